@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Cycle, CycleStatus, ObligationInput, ObligationKind, NettingStrategy} from "../types/SettlementTypes.sol";
+
+/// @title Clearing cycles and obligation submission
+/// @notice Members submit obligations into the open cycle, one at a time or in packed batches of hundreds.
+///         A cycle closes by an admin call, or by anyone once its configured duration has passed (a
+///         submission after the deadline closes it itself), and the next cycle opens in the same call,
+///         so submission never stops. Cycles are finalised (settled, failed or cancelled) strictly in
+///         order. The obligations a settled cycle defers, or all obligations of a failed or cancelled
+///         cycle, carry into the next cycle: nothing is lost, and each cycle's `inputCommitment` binds
+///         the carried set to the new submissions.
+/// @dev Commitments (all keccak256, `‖` is concatenation of the packed encodings):
+///        submissionsHash_0 = 0
+///        submissionsHash_i = keccak256(submissionsHash_{i-1} ‖ payer ‖ record_i)
+///      with record_i the canonical 152-byte record (see `submitBatch`)
+///        inputCommitment   = keccak256(abi.encode(carryIn, submissionsHash, count))
+///      where `carryIn` is the carry commitment when the cycle became ready (see `carry`).
+///      Duplicate references are detected with a per-payer bitmap keyed by `uint256(reference) >> 8`:
+///      references that differ only in their last byte share one storage word, so numbering references
+///      sequentially costs about 90 gas each for duplicate protection, while random references pay a
+///      fresh storage slot (about 22,100 gas) each.
+interface IClearingCycles {
+    /// @notice Submissions are made into the open cycle only; `cycleId` is not open.
+    error CycleNotOpen(uint64 cycleId);
+    /// @notice `cycleId` is not closed and next in line for finalisation.
+    error CycleNotReady(uint64 cycleId);
+    /// @notice The cycle's duration has not passed and the caller is not the admin.
+    error CycleStillRunning(uint64 cycleId, uint64 closesAt);
+    /// @notice The cycle's settlement timeout has not passed (or none is configured).
+    error SettlementTimeoutNotReached(uint64 cycleId, uint64 failsAt);
+    /// @notice The payer already used `reference`.
+    error DuplicateReference(address payer, bytes32 ref);
+    /// @notice A reference must be non-zero.
+    error ZeroReference(uint256 index);
+    /// @notice Obligation amounts must be positive.
+    error ZeroObligationAmount(bytes32 ref);
+    /// @notice An obligation's payer and payee must differ.
+    error PayerIsPayee(bytes32 ref);
+    /// @notice The obligation kind does not match the payer's and payee's participant kinds.
+    error KindMismatch(bytes32 ref, ObligationKind kind);
+    /// @notice The obligation kind byte is out of range.
+    error InvalidKind(bytes32 ref, uint8 kind);
+    /// @notice The packed batch is empty or its last record is cut short.
+    error MalformedBatch(uint256 length);
+    /// @notice The batch references a payee that is not active.
+    error InactivePayee(bytes32 ref, address payee);
+    /// @notice The batch references an unregistered currency.
+    error UnknownObligationCurrency(bytes32 ref, bytes3 currency);
+
+    /// @notice A cycle opened for submissions.
+    event CycleOpened(uint64 indexed cycleId, uint64 openedAt, uint64 closesAt);
+    /// @notice A cycle closed: its submissions are final.
+    event CycleClosed(uint64 indexed cycleId, uint64 count, bytes32 submissionsHash, address closedBy);
+    /// @notice A closed cycle is next in line: the committee computes its result against balances at the
+    ///         end of block `readyBlock`, over the carried-in obligations plus the cycle's submissions.
+    event CycleReady(uint64 indexed cycleId, bytes32 inputCommitment, bytes32 carryIn, uint64 carriedCount, uint64 readyBlock);
+    /// @notice No result was accepted in time; all of the cycle's obligations carry into the next cycle.
+    event CycleFailed(uint64 indexed cycleId, string reason);
+    /// @notice The admin cancelled the cycle; all of its obligations carry into the next cycle.
+    event CycleCancelled(uint64 indexed cycleId, string reason);
+    /// @notice The automatic cycle length changed (0 = close by admin only).
+    event CycleDurationSet(uint64 duration);
+    /// @notice The time after readiness after which anyone may fail a cycle without a result (0 = never).
+    event SettlementTimeoutSet(uint64 timeout);
+    /// @notice The committee's gridlock-resolution strategy changed.
+    event NettingStrategySet(NettingStrategy strategy);
+    /// @notice An obligation entered `cycleId`. Carries every field; submission order is log order.
+    event ObligationSubmitted(
+        address indexed payer,
+        address indexed payee,
+        uint64 cycleId,
+        bytes32 ref,
+        bytes3 currency,
+        ObligationKind kind,
+        uint256 amount,
+        bytes32 payerAccount,
+        bytes32 payeeAccount
+    );
+
+    /// @notice Submits one obligation, paid by the caller, into the open cycle.
+    /// @dev Caller must be an active participant; reverts with the specific validation error otherwise.
+    /// @param obligation The obligation.
+    /// @return cycleId The cycle it entered.
+    function submit(ObligationInput calldata obligation) external returns (uint64 cycleId);
+
+    /// @notice Submits a batch of obligations, all paid by the caller, into the open cycle; all or nothing.
+    /// @dev `records` concatenates records of 88 or 152 bytes, integers big-endian:
+    ///      payee (20) ‖ currency (3) ‖ flags (1) ‖ amount (32) ‖ ref (32) [‖ payerAccount (32) ‖ payeeAccount (32)]
+    ///      where flags = kind | 0x80 when the two account hashes follow, and kind alone when they are zero and
+    ///      omitted. The canonical record hashed into `submissionsHash` is always the 152-byte form with the
+    ///      plain kind byte. The packed form saves about 40% of the calldata of the ABI array and lets bank
+    ///      nodes encode batches without an ABI encoder.
+    /// @param records The packed obligations.
+    /// @return cycleId The cycle they entered.
+    function submitBatch(bytes calldata records) external returns (uint64 cycleId);
+
+    /// @notice Closes the open cycle and opens the next one.
+    /// @dev The admin may close at any time; anyone may once the cycle's duration has passed.
+    /// @return closedId The cycle that closed.
+    function closeCycle() external returns (uint64 closedId);
+
+    /// @notice Marks the next cycle in line as failed once its settlement timeout has passed.
+    /// @dev Callable by anyone; all of its obligations carry into the next cycle.
+    /// @param cycleId The cycle, which must be closed and next in line.
+    function failCycle(uint64 cycleId) external;
+
+    /// @notice Cancels the next cycle in line; all of its obligations carry into the next cycle.
+    /// @dev Admin only.
+    /// @param cycleId The cycle, which must be closed and next in line.
+    /// @param reason Free text recorded in the event.
+    function cancelCycle(uint64 cycleId, string calldata reason) external;
+
+    /// @notice Sets the automatic cycle length in seconds (0 = close by admin only); applies from the next cycle.
+    /// @dev Admin only.
+    /// @param duration Seconds.
+    function setCycleDuration(uint64 duration) external;
+
+    /// @notice Sets the settlement timeout in seconds after readiness (0 = never fail automatically).
+    /// @dev Admin only.
+    /// @param timeout Seconds.
+    function setSettlementTimeout(uint64 timeout) external;
+
+    /// @notice Sets the gridlock-resolution strategy every committee member must use.
+    /// @dev Admin only; takes effect for cycles that become ready afterwards (members read it at the ready block).
+    /// @param strategy Fifo or MaxValue.
+    function setNettingStrategy(NettingStrategy strategy) external;
+
+    /// @notice The cycle currently open for submissions (a lapsed cycle reports until it is rolled).
+    /// @return The cycle id.
+    function currentCycleId() external view returns (uint64);
+
+    /// @notice The oldest cycle that is not yet settled, failed or cancelled.
+    /// @return The cycle id.
+    function nextCycleToFinalize() external view returns (uint64);
+
+    /// @notice A cycle's stored state.
+    /// @param cycleId The cycle.
+    /// @return The cycle.
+    function cycle(uint64 cycleId) external view returns (Cycle memory);
+
+    /// @notice The commitment and count of obligations carried into the next cycle to finalise.
+    /// @dev After a settlement: keccak256(abi.encode(deferredRoot, deferredCount)), or 0 when nothing was
+    ///      deferred. After a failure or cancellation: that cycle's inputCommitment (its whole input).
+    /// @return commitment The carry commitment.
+    /// @return count How many obligations it holds.
+    function carry() external view returns (bytes32 commitment, uint64 count);
+
+    /// @notice Cycle configuration.
+    /// @return duration Automatic cycle length in seconds (0 = manual).
+    /// @return settlementTimeout Seconds after readiness before a cycle may be failed (0 = never).
+    /// @return strategy The netting strategy.
+    function cycleConfig() external view returns (uint64 duration, uint64 settlementTimeout, NettingStrategy strategy);
+
+    /// @notice Which of `references` the payer has already used; bit i of word i/256 is set for refs[i].
+    /// @dev Lets a restarted submitter skip what is already on chain with one call per few thousand rows.
+    /// @param payer The payer.
+    /// @param refs References to test.
+    /// @return used Bitmap, little-endian by index.
+    function referencesUsed(address payer, bytes32[] calldata refs) external view returns (uint256[] memory used);
+}

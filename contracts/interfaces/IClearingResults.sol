@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {ClearingResult} from "../types/SettlementTypes.sol";
+
+/// @title k-of-n clearing results and atomic settlement of net positions
+/// @notice Each committee member submits the full clearing result it computed for the cycle that is
+///         ready. Every submission is validated completely before it counts as an approval; the k-th
+///         distinct approval of the same result hash applies every net position atomically in that
+///         transaction.
+/// @dev Approvals are on-chain attestations rather than EIP-712 signatures collected off chain. The
+///      chain is the committee's only channel, so signatures would have to travel through it anyway;
+///      attestations give every member and auditor the approval trail as events, need no aggregator
+///      and no signature malleability handling, and are invalidated wholesale by bumping the committee
+///      epoch: approvals are counted per (cycle, epoch, result hash), so adding or removing an oracle or
+///      changing k makes every earlier approval worthless and can never make an old one valid again.
+///      The result hash binds chain id and contract address, so a result cannot be replayed on
+///      another deployment, and the cycle id, so it cannot be replayed on another cycle.
+interface IClearingResults {
+    /// @notice The result's input commitment is not the cycle's.
+    error CommitmentMismatch(uint64 cycleId, bytes32 expected, bytes32 actual);
+    /// @notice settledCount + deferredCount must equal the carried-in count plus the cycle's submissions.
+    error CountMismatch(uint64 cycleId, uint64 expected, uint64 actual);
+    /// @notice A root must be zero exactly when its count is zero.
+    error RootCountMismatch(bytes32 root, uint64 count);
+    /// @notice Positions must be non-zero and sorted strictly by (currency, participant).
+    error PositionsNotCanonical(uint256 index);
+    /// @notice The nets of `currency` do not sum to zero.
+    error NetsDoNotBalance(bytes3 currency, int256 sum);
+    /// @notice Applying `net` would take the participant below minus its debit cap.
+    error DebitCapExceeded(address participant, bytes3 currency, int256 balanceAfter, uint256 cap);
+    /// @notice This oracle already approved a result for this cycle in the current committee epoch.
+    error AlreadyApproved(uint64 cycleId, address oracle);
+    /// @notice The committee's threshold is not valid for its size (2 <= k <= n, 2k > n).
+    error CommitteeMisconfigured(uint256 size, uint256 threshold);
+
+    /// @notice `oracle` approved `resultHash` for `cycleId`; `approvals` is the count for that hash.
+    event ResultApproved(
+        uint64 indexed cycleId, address indexed oracle, bytes32 indexed resultHash, uint256 approvals, uint64 committeeEpoch
+    );
+    /// @notice The cycle settled with the result `resultHash`.
+    event CycleSettled(
+        uint64 indexed cycleId,
+        bytes32 resultHash,
+        bytes32 settledRoot,
+        bytes32 deferredRoot,
+        uint64 settledCount,
+        uint64 deferredCount
+    );
+    /// @notice A net position was applied to a settlement balance.
+    event NetPositionSettled(
+        uint64 indexed cycleId, address indexed participant, bytes3 indexed currency, int256 net, int256 balance
+    );
+
+    /// @notice Approves `result` as the caller's computation for its cycle; the k-th approval settles.
+    /// @dev Caller must be a committee member. Reverts unless the cycle is closed and next in line, the
+    ///      commitment and counts match, the positions are canonical, each currency nets to zero and every
+    ///      balance stays within its debit cap.
+    /// @param result The clearing result.
+    /// @return resultHash The hash approved.
+    /// @return settled Whether this approval settled the cycle.
+    function approveResult(ClearingResult calldata result) external returns (bytes32 resultHash, bool settled);
+
+    /// @notice The hash that committee members approve for `result` on this deployment.
+    /// @param result The clearing result.
+    /// @return The result hash.
+    function hashResult(ClearingResult calldata result) external view returns (bytes32);
+
+    /// @notice Approvals for `resultHash` on `cycleId` in the current committee epoch.
+    /// @param cycleId The cycle.
+    /// @param resultHash The result hash.
+    /// @return The count.
+    function approvals(uint64 cycleId, bytes32 resultHash) external view returns (uint256);
+
+    /// @notice Whether `oracle` approved a result for `cycleId` in the current committee epoch.
+    /// @param cycleId The cycle.
+    /// @param oracle The committee member.
+    /// @return True if it did.
+    function hasApproved(uint64 cycleId, address oracle) external view returns (bool);
+
+    /// @notice Verifies an obligation's inclusion in a settled cycle's settled or deferred set.
+    /// @dev Leaf: StandardMerkleTree over (uint64 cycleId, address payer, address payee, bytes3 currency,
+    ///      uint256 amount, bytes32 ref), where cycleId is the cycle the obligation was submitted to.
+    /// @param cycleId The settled cycle whose roots to check against.
+    /// @param settled True for the settled set, false for the deferred set.
+    /// @param proof The Merkle proof.
+    /// @param originCycle Cycle the obligation was submitted to.
+    /// @param payer The payer.
+    /// @param payee The payee.
+    /// @param currencyCode The currency.
+    /// @param amount The amount.
+    /// @param ref The reference.
+    /// @return True if the proof verifies.
+    function verifyObligation(
+        uint64 cycleId,
+        bool settled,
+        bytes32[] calldata proof,
+        uint64 originCycle,
+        address payer,
+        address payee,
+        bytes3 currencyCode,
+        uint256 amount,
+        bytes32 ref
+    ) external view returns (bool);
+
+    /// @notice The settled and deferred roots of a settled cycle.
+    /// @param cycleId The cycle.
+    /// @return settledRoot Root of the settled set.
+    /// @return deferredRoot Root of the deferred set.
+    function roots(uint64 cycleId) external view returns (bytes32 settledRoot, bytes32 deferredRoot);
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IMembership} from "../interfaces/IMembership.sol";
+import {ParticipantKind, ParticipantStatus} from "../types/SettlementTypes.sol";
+
+/// @title Membership module of the settlement hub
+/// @dev Admin-controlled registry of participants, oracle committee and auditors. The committee epoch
+///      increments on every committee change; approvals are counted per epoch (see ClearingResults).
+abstract contract Membership is Ownable2Step, IMembership {
+    struct Member {
+        ParticipantKind kind;
+        ParticipantStatus status;
+    }
+
+    mapping(address account => Member) internal _members;
+    mapping(address account => bool) internal _oracles;
+    mapping(address account => bool) internal _auditors;
+    uint64 internal _committeeSize;
+    uint64 internal _threshold;
+    uint64 internal _committeeEpoch;
+
+    /// @inheritdoc IMembership
+    function registerParticipant(address account, ParticipantKind kind, string calldata name) external onlyOwner {
+        if (account == address(0)) revert ZeroAddress();
+        if (kind != ParticipantKind.Bank && kind != ParticipantKind.WalletProvider) revert InvalidParticipantKind(kind);
+        if (_members[account].kind != ParticipantKind.None) revert AlreadyRegistered(account);
+        _members[account] = Member(kind, ParticipantStatus.Active);
+        emit ParticipantRegistered(account, kind, name);
+    }
+
+    /// @inheritdoc IMembership
+    function suspendParticipant(address account, string calldata reason) external onlyOwner {
+        ParticipantStatus status = _members[account].status;
+        if (status == ParticipantStatus.None) revert UnknownParticipant(account);
+        if (status != ParticipantStatus.Active) revert InvalidParticipantStatus(account, status);
+        _members[account].status = ParticipantStatus.Suspended;
+        emit ParticipantSuspended(account, reason);
+    }
+
+    /// @inheritdoc IMembership
+    function reinstateParticipant(address account) external onlyOwner {
+        ParticipantStatus status = _members[account].status;
+        if (status == ParticipantStatus.None) revert UnknownParticipant(account);
+        if (status != ParticipantStatus.Suspended) revert InvalidParticipantStatus(account, status);
+        _members[account].status = ParticipantStatus.Active;
+        emit ParticipantReinstated(account);
+    }
+
+    /// @inheritdoc IMembership
+    function addOracle(address oracle) external onlyOwner {
+        if (oracle == address(0)) revert ZeroAddress();
+        if (_oracles[oracle]) revert RoleAlreadyGranted(oracle);
+        _oracles[oracle] = true;
+        ++_committeeSize;
+        emit OracleAdded(oracle, ++_committeeEpoch);
+    }
+
+    /// @inheritdoc IMembership
+    function removeOracle(address oracle) external onlyOwner {
+        if (!_oracles[oracle]) revert RoleNotGranted(oracle);
+        _oracles[oracle] = false;
+        --_committeeSize;
+        emit OracleRemoved(oracle, ++_committeeEpoch);
+    }
+
+    /// @inheritdoc IMembership
+    function setThreshold(uint256 threshold) external onlyOwner {
+        uint256 size = _committeeSize;
+        if (!_validThreshold(size, threshold)) revert InvalidThreshold(threshold, size);
+        _threshold = uint64(threshold);
+        emit ThresholdChanged(threshold, ++_committeeEpoch);
+    }
+
+    /// @inheritdoc IMembership
+    function addAuditor(address auditor) external onlyOwner {
+        if (auditor == address(0)) revert ZeroAddress();
+        if (_auditors[auditor]) revert RoleAlreadyGranted(auditor);
+        _auditors[auditor] = true;
+        emit AuditorAdded(auditor);
+    }
+
+    /// @inheritdoc IMembership
+    function removeAuditor(address auditor) external onlyOwner {
+        if (!_auditors[auditor]) revert RoleNotGranted(auditor);
+        _auditors[auditor] = false;
+        emit AuditorRemoved(auditor);
+    }
+
+    /// @inheritdoc IMembership
+    function participant(address account) external view returns (ParticipantKind kind, ParticipantStatus status) {
+        Member memory m = _members[account];
+        return (m.kind, m.status);
+    }
+
+    /// @inheritdoc IMembership
+    function isOracle(address account) external view returns (bool) {
+        return _oracles[account];
+    }
+
+    /// @inheritdoc IMembership
+    function isAuditor(address account) external view returns (bool) {
+        return _auditors[account];
+    }
+
+    /// @inheritdoc IMembership
+    function committee() external view returns (uint256 size, uint256 threshold, uint64 epoch) {
+        return (_committeeSize, _threshold, _committeeEpoch);
+    }
+
+    /// @dev Kind of an active participant; reverts `NotActiveParticipant` otherwise.
+    function _requireActive(address account) internal view returns (ParticipantKind) {
+        Member memory m = _members[account];
+        if (m.status != ParticipantStatus.Active) revert NotActiveParticipant(account);
+        return m.kind;
+    }
+
+    /// @dev No single oracle may settle (k >= 2), k members must exist, and a majority is required.
+    function _validThreshold(uint256 size, uint256 threshold) internal pure returns (bool) {
+        return threshold >= 2 && threshold <= size && 2 * threshold > size;
+    }
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {ISettlementAccounts} from "../interfaces/ISettlementAccounts.sol";
+import {Membership} from "./Membership.sol";
+import {ParticipantKind} from "../types/SettlementTypes.sol";
+
+/// @title Settlement-accounts module of the settlement hub
+/// @dev Balances are int256 minor units; `_totals` is the per-currency sum of balances, changed only by
+///      `fund` and `defund` (settlement applies nets that sum to zero).
+abstract contract SettlementAccounts is Membership, ISettlementAccounts {
+    struct Currency {
+        bool registered;
+        uint8 minorUnits;
+    }
+
+    struct Account {
+        int256 balance;
+        uint256 cap;
+    }
+
+    mapping(bytes3 code => Currency) internal _currencies;
+    mapping(address participant => mapping(bytes3 code => Account)) internal _accounts;
+    mapping(bytes3 code => int256) internal _totals;
+
+    /// @inheritdoc ISettlementAccounts
+    function registerCurrency(bytes3 code, uint8 minorUnits) external onlyOwner {
+        for (uint256 i; i < 3; ++i) {
+            if (code[i] < "A" || code[i] > "Z") revert InvalidCurrencyCode(code);
+        }
+        if (minorUnits > 18) revert InvalidMinorUnits(minorUnits);
+        if (_currencies[code].registered) revert CurrencyAlreadyRegistered(code);
+        _currencies[code] = Currency(true, minorUnits);
+        emit CurrencyRegistered(code, minorUnits);
+    }
+
+    /// @inheritdoc ISettlementAccounts
+    function setDebitCap(address account, bytes3 code, uint256 cap) external onlyOwner {
+        _requireAccount(account, code);
+        if (cap > uint256(type(int256).max)) revert AmountTooLarge(cap);
+        Account storage a = _accounts[account][code];
+        if (cap < a.cap) _requireLiquidityUnlocked();
+        a.cap = cap;
+        emit DebitCapSet(account, code, cap);
+    }
+
+    /// @inheritdoc ISettlementAccounts
+    function fund(address account, bytes3 code, uint256 amount) external onlyOwner {
+        _requireAccount(account, code);
+        int256 delta = _signedAmount(amount);
+        Account storage a = _accounts[account][code];
+        int256 balance = a.balance + delta;
+        a.balance = balance;
+        _totals[code] += delta;
+        emit Funded(account, code, amount, balance);
+    }
+
+    /// @inheritdoc ISettlementAccounts
+    function defund(address account, bytes3 code, uint256 amount) external onlyOwner {
+        _requireAccount(account, code);
+        _requireLiquidityUnlocked();
+        int256 delta = _signedAmount(amount);
+        Account storage a = _accounts[account][code];
+        if (a.balance < delta) revert InsufficientBalance(account, code, a.balance, amount);
+        int256 balance = a.balance - delta;
+        a.balance = balance;
+        _totals[code] -= delta;
+        emit Defunded(account, code, amount, balance);
+    }
+
+    /// @inheritdoc ISettlementAccounts
+    function currencyInfo(bytes3 code) external view returns (bool registered, uint8 minorUnits) {
+        Currency memory c = _currencies[code];
+        return (c.registered, c.minorUnits);
+    }
+
+    /// @inheritdoc ISettlementAccounts
+    function accountOf(address participant_, bytes3 code) external view returns (int256 balance, uint256 cap) {
+        Account memory a = _accounts[participant_][code];
+        return (a.balance, a.cap);
+    }
+
+    /// @inheritdoc ISettlementAccounts
+    function accountsOf(address[] calldata participants, bytes3 code)
+        external
+        view
+        returns (int256[] memory balances, uint256[] memory caps)
+    {
+        uint256 n = participants.length;
+        balances = new int256[](n);
+        caps = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            Account storage a = _accounts[participants[i]][code];
+            balances[i] = a.balance;
+            caps[i] = a.cap;
+        }
+    }
+
+    /// @inheritdoc ISettlementAccounts
+    function totalBalance(bytes3 code) external view returns (int256) {
+        return _totals[code];
+    }
+
+    /// @dev The cycle whose pending result forbids liquidity decreases, or 0.
+    function _liquidityLockedBy() internal view virtual returns (uint64);
+
+    function _requireLiquidityUnlocked() private view {
+        uint64 locked = _liquidityLockedBy();
+        if (locked != 0) revert LiquidityLocked(locked);
+    }
+
+    function _requireAccount(address account, bytes3 code) private view {
+        if (_members[account].kind == ParticipantKind.None) revert UnknownParticipant(account);
+        if (!_currencies[code].registered) revert UnknownCurrency(code);
+    }
+
+    function _signedAmount(uint256 amount) private pure returns (int256) {
+        if (amount == 0) revert ZeroAmount();
+        if (amount > uint256(type(int256).max)) revert AmountTooLarge(amount);
+        return int256(amount);
+    }
+}
