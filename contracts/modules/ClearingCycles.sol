@@ -26,6 +26,9 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
     uint64 internal _currentCycleId;
     uint64 internal _nextToFinalize;
     uint64 internal _cycleDuration;
+    /// @dev Deadline of the open cycle, fixed when it opened (0 = close by admin only), so that a new
+    ///      `_cycleDuration` applies from the next cycle as documented.
+    uint64 internal _currentClosesAt;
     uint64 internal _settlementTimeout;
     NettingStrategy internal _strategy;
 
@@ -96,18 +99,19 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
             //   ev    = m          224-byte ObligationSubmitted data (cycleId written once)
             //   hb    = m + 0x100  204-byte hash input: h ‖ payer (written once) ‖ canonical record
             //   state = m + 0x200  loop state read rarely
-            //   cache = m + 0x300  16-entry direct-mapped cache of active payees: (payee << 8) | kind
+            //   cache = m + 0x300  16-entry direct-mapped cache of active payees: (payee << 8) | kind; empty
+            //                      entries hold not(0), which no address matches (0 would match address(0))
             let ev := mload(0x40)
             let hb := add(ev, 0x100)
             let state := add(ev, 0x200)
             let cache := add(ev, 0x300)
-            for { let i := 0 } lt(i, 0x200) { i := add(i, 0x20) } { mstore(add(cache, i), 0) }
+            for { let i := 0 } lt(i, 0x200) { i := add(i, 0x20) } { mstore(add(cache, i), not(0)) }
             mstore(ev, cycleId)
             mstore(add(hb, 32), shl(96, caller()))
             mstore(0x00, caller())
             mstore(0x20, _referenceBits.slot)
             mstore(state, keccak256(0x00, 0x40)) // the payer's bitmap mapping slot
-            mstore(add(state, 0x60), 0) // last currency
+            mstore(add(state, 0x60), not(0)) // last currency (none: not(0) never equals a 3-byte code, 0 would)
             mstore(add(state, 0x80), not(0)) // current bitmap word key (none)
             mstore(add(state, 0xa0), 0) // current bitmap word slot
             let payerWallet2 := shl(1, eq(payerKind, 2)) // 2 if the payer is a wallet provider
@@ -239,7 +243,7 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
     function closeCycle() external returns (uint64 closedId) {
         closedId = _currentCycleId;
         if (msg.sender != owner()) {
-            uint64 closesAt = _closesAt(closedId);
+            uint64 closesAt = _currentClosesAt;
             if (closesAt == 0 || block.timestamp < closesAt) revert CycleStillRunning(closedId, closesAt);
         }
         _closeAndRoll(closedId);
@@ -325,16 +329,11 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
     /// @dev The open cycle, after rolling it over if its duration has passed.
     function _openCycleForSubmission() internal returns (uint64 id) {
         id = _currentCycleId;
-        uint64 closesAt = _closesAt(id);
+        uint64 closesAt = _currentClosesAt;
         if (closesAt != 0 && block.timestamp >= closesAt) {
             _closeAndRoll(id);
             id = _currentCycleId;
         }
-    }
-
-    function _closesAt(uint64 id) internal view returns (uint64) {
-        uint64 duration = _cycleDuration;
-        return duration == 0 ? 0 : _cycles[id].openedAt + duration;
     }
 
     function _openCycle(uint64 id) private {
@@ -343,7 +342,9 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
         c.status = CycleStatus.Open;
         c.openedAt = uint40(block.timestamp);
         uint64 duration = _cycleDuration;
-        emit CycleOpened(id, uint64(block.timestamp), duration == 0 ? 0 : uint64(block.timestamp) + duration);
+        uint64 closesAt = duration == 0 ? 0 : uint64(block.timestamp) + duration;
+        _currentClosesAt = closesAt;
+        emit CycleOpened(id, uint64(block.timestamp), closesAt);
     }
 
     function _closeAndRoll(uint64 id) private {

@@ -37,6 +37,27 @@ interface Vm {
     function toString(bytes32 value) external pure returns (string memory);
     function toString(address value) external pure returns (string memory);
 
+    function chainId(uint256 newChainId) external;
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
+    function expectRevert(bytes calldata revertData, address reverter) external;
+    function expectEmit() external;
+    function expectEmit(address emitter) external;
+
+    function assertTrue(bool condition) external pure;
+    function assertFalse(bool condition) external pure;
+    function assertEq(uint256 left, uint256 right) external pure;
+    function assertEq(int256 left, int256 right) external pure;
+    function assertEq(address left, address right) external pure;
+    function assertEq(bytes32 left, bytes32 right) external pure;
+    function assertEq(bool left, bool right) external pure;
+    function assertEq(bytes calldata left, bytes calldata right) external pure;
+    function assertEq(string calldata left, string calldata right) external pure;
+    function assertNotEq(uint256 left, uint256 right, string calldata error) external pure;
+    function assertNotEq(address left, address right, string calldata error) external pure;
+    function assertGt(uint256 left, uint256 right, string calldata error) external pure;
+    function assertLt(uint256 left, uint256 right, string calldata error) external pure;
+    function assertLe(int256 left, int256 right, string calldata error) external pure;
     function assertTrue(bool condition, string calldata error) external pure;
     function assertFalse(bool condition, string calldata error) external pure;
     function assertEq(uint256 left, uint256 right, string calldata error) external pure;

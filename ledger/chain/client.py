@@ -1,0 +1,279 @@
+"""JSON-RPC client: connection, retries, fees, nonces, receipts and readable reverts.
+
+Works against any EVM endpoint: anvil (EIP-1559, automine), and permissioned Besu/QBFT networks
+(POA extra-data, zero gas price). Sending is split from waiting so that many transactions can be
+in flight: :meth:`TxSender.send` signs with a locally tracked nonce and returns at once,
+:meth:`TxSender.wait` collects the receipts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import requests
+from eth_utils import to_checksum_address
+from hexbytes import HexBytes
+from web3 import HTTPProvider, Web3
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.middleware import ExtraDataToPOAMiddleware
+from web3.types import TxReceipt
+
+from ledger.chain.abi import HubAbi
+from ledger.config import GasSettings, Settings
+from ledger.errors import ChainError, ConfigError, TransactionReverted, TransactionTimeout
+from ledger.keys import Signer
+from ledger.types import GasMode
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: errors worth retrying: the node is unreachable or overloaded, not "your request is wrong"
+_TRANSIENT = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
+
+
+def retry(fn: Callable[[], T], *, attempts: int = 6, base_delay: float = 0.2, what: str = "rpc") -> T:
+    """Call ``fn`` with exponential backoff on transient transport errors."""
+    delay = base_delay
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except _TRANSIENT as exc:
+            if attempt == attempts:
+                raise ChainError(f"{what}: endpoint unreachable after {attempts} attempts ({exc})") from None
+            log.warning("%s failed (%s); retry %d/%d in %.1fs", what, exc.__class__.__name__, attempt, attempts, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+    raise AssertionError("unreachable")
+
+
+def revert_data(exc: BaseException) -> bytes | None:
+    """The revert payload carried by a web3 exception, if any."""
+    data: Any = getattr(exc, "data", None)
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x"):
+        return bytes.fromhex(data[2:])
+    if isinstance(data, bytes | bytearray):
+        return bytes(data)
+    return None
+
+
+class ChainClient:
+    """One endpoint, checked against the expected chain id on connect."""
+
+    def __init__(
+        self,
+        rpc_url: str,
+        *,
+        timeout: float = 30.0,
+        poa: bool | None = None,
+        expected_chain_id: int | None = None,
+        abi: HubAbi | None = None,
+        receipt_timeout: float = 120.0,
+    ) -> None:
+        self.rpc_url = rpc_url
+        self.abi = abi
+        self.receipt_timeout = receipt_timeout
+        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        self.chain_id: int = retry(lambda: self.w3.eth.chain_id, what=f"eth_chainId at {rpc_url}")
+        if expected_chain_id is not None and self.chain_id != expected_chain_id:
+            raise ConfigError(
+                f"{rpc_url} is chain {self.chain_id}, configuration expects {expected_chain_id}"
+            )
+        if poa is None:
+            # QBFT/Clique put validator data in extraData (> 32 bytes), which web3 rejects without the middleware.
+            extra = retry(lambda: self.w3.eth.get_block("latest")["extraData"], what="eth_getBlockByNumber")
+            poa = len(extra) > 32
+        if poa:
+            self.w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, abi: HubAbi | None = None) -> ChainClient:
+        return cls(
+            settings.rpc_url,
+            timeout=settings.rpc_timeout,
+            poa=settings.poa,
+            expected_chain_id=settings.chain_id,
+            abi=abi,
+            receipt_timeout=settings.receipt_timeout,
+        )
+
+    # -- reads --------------------------------------------------------------------------
+
+    def block_number(self) -> int:
+        return retry(lambda: self.w3.eth.block_number, what="eth_blockNumber")
+
+    def get_block(self, number: int | str) -> Any:
+        return retry(lambda: self.w3.eth.get_block(number), what="eth_getBlockByNumber")
+
+    def code_at(self, address: str) -> bytes:
+        return bytes(retry(lambda: self.w3.eth.get_code(to_checksum_address(address)), what="eth_getCode"))
+
+    def call(self, to: str, data: bytes, *, block: int | str = "latest", sender: str | None = None) -> bytes:
+        """``eth_call``; a revert raises :class:`TransactionReverted` with the decoded error."""
+        tx: dict[str, Any] = {"to": to_checksum_address(to), "data": HexBytes(data)}
+        if sender:
+            tx["from"] = to_checksum_address(sender)
+        try:
+            return bytes(retry(lambda: self.w3.eth.call(tx, block_identifier=block), what="eth_call"))  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            raise self._reverted(exc) from None
+
+    def estimate_gas(self, sender: str, to: str, data: bytes) -> int:
+        tx: dict[str, Any] = {"from": to_checksum_address(sender), "to": to_checksum_address(to), "data": HexBytes(data)}
+        try:
+            return int(retry(lambda: self.w3.eth.estimate_gas(tx), what="eth_estimateGas"))  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            raise self._reverted(exc) from None
+
+    def decode_revert(self, data: bytes | None) -> str:
+        if data is None:
+            return "reverted (the node returned no revert data)"
+        return self.abi.decode_error(data) if self.abi else f"reverted with data 0x{data.hex()}"
+
+    def _reverted(self, exc: ContractLogicError, tx_hash: str | None = None) -> TransactionReverted:
+        data = revert_data(exc)
+        return TransactionReverted(self.decode_revert(data), tx_hash=tx_hash, data=data)
+
+    # -- fees ---------------------------------------------------------------------------
+
+    def fee_fields(self, gas: GasSettings) -> dict[str, int]:
+        """Price fields for the next transactions under ``gas.mode``."""
+        if gas.mode is GasMode.ZERO:
+            return {"gasPrice": 0}
+        if gas.mode is GasMode.LEGACY:
+            return {"gasPrice": int(retry(lambda: self.w3.eth.gas_price, what="eth_gasPrice"))}
+        base_fee = self.get_block("latest").get("baseFeePerGas")
+        if base_fee is None:
+            if gas.mode is GasMode.EIP1559:
+                raise ConfigError("gas mode eip1559, but the chain's blocks have no base fee")
+            return {"gasPrice": int(retry(lambda: self.w3.eth.gas_price, what="eth_gasPrice"))}
+        tip = gas.priority_fee_wei if base_fee > 0 else 0
+        return {"maxFeePerGas": int(base_fee) * gas.max_fee_multiplier + tip, "maxPriorityFeePerGas": tip}
+
+    # -- transactions -------------------------------------------------------------------
+
+    def send_raw(self, raw: bytes) -> str:
+        try:
+            return "0x" + bytes(retry(lambda: self.w3.eth.send_raw_transaction(raw), what="eth_sendRawTransaction")).hex()
+        except Web3RPCError as exc:
+            message = str(exc)
+            if "already known" in message or "AlreadyKnown" in message:
+                return "0x" + Web3.keccak(raw).hex().removeprefix("0x")
+            raise ChainError(f"transaction refused by the node: {message}") from None
+
+    def wait_receipts(self, hashes: Sequence[str], *, timeout: float | None = None) -> list[TxReceipt]:
+        """Receipts for ``hashes`` in order, polling until ``timeout`` (default: receipt_timeout)."""
+        deadline = time.monotonic() + (timeout if timeout is not None else self.receipt_timeout)
+        receipts: dict[str, TxReceipt] = {}
+        pending = list(hashes)
+        delay = 0.01
+        while pending:
+            still: list[str] = []
+            for tx_hash in pending:
+                try:
+                    receipts[tx_hash] = retry(
+                        lambda h=tx_hash: self.w3.eth.get_transaction_receipt(h),  # type: ignore[misc]
+                        what="eth_getTransactionReceipt",
+                    )
+                except TransactionNotFound:
+                    still.append(tx_hash)
+            pending = still
+            if pending:
+                if time.monotonic() > deadline:
+                    raise TransactionTimeout(
+                        f"{len(pending)} transaction(s) without receipt after the timeout, first {pending[0]}; "
+                        "they may still be mined: re-run to resume"
+                    )
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        return [receipts[h] for h in hashes]
+
+    def explain_failure(self, receipt: TxReceipt, sender: str, to: str, data: bytes) -> TransactionReverted:
+        """Decode why a mined transaction failed by replaying it against the state before its block."""
+        tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+        block = max(int(receipt["blockNumber"]) - 1, 0)
+        try:
+            self.call(to, data, block=block, sender=sender)
+        except TransactionReverted as exc:
+            return TransactionReverted(exc.reason, tx_hash=tx_hash, data=exc.data)
+        return TransactionReverted("reverted (replay did not reproduce: out of gas or state changed)", tx_hash=tx_hash)
+
+
+class TxSender:
+    """Signs and sends transactions for one key, with a local nonce so many can be in flight."""
+
+    def __init__(self, client: ChainClient, signer: Signer, gas: GasSettings) -> None:
+        self.client = client
+        self.signer = signer
+        self.gas = gas
+        self._nonce: int | None = None
+        self._fees: dict[str, int] | None = None
+
+    @property
+    def address(self) -> str:
+        return self.signer.address
+
+    def sync_nonce(self) -> int:
+        """Re-read the next nonce from the node (pending block)."""
+        w3 = self.client.w3
+        self._nonce = int(retry(lambda: w3.eth.get_transaction_count(self.signer.address, "pending"), what="nonce"))  # type: ignore[arg-type]
+        return self._nonce
+
+    def refresh_fees(self) -> None:
+        self._fees = self.client.fee_fields(self.gas)
+
+    def gas_limit(self, to: str, data: bytes) -> int:
+        """``eth_estimateGas`` with the configured headroom; a revert raises the decoded error."""
+        estimate = self.client.estimate_gas(self.signer.address, to, data)
+        return estimate * self.gas.limit_multiplier_percent // 100
+
+    def send(self, to: str | None, data: bytes, *, gas: int | None = None) -> str:
+        """Sign and send without waiting; returns the transaction hash. ``to=None`` creates a contract."""
+        if self._nonce is None:
+            self.sync_nonce()
+        if self._fees is None:
+            self.refresh_fees()
+        assert self._nonce is not None and self._fees is not None
+        if gas is None:
+            if to is None:
+                raise ValueError("contract creation needs an explicit gas limit")
+            gas = self.gas_limit(to, data)
+        tx: dict[str, Any] = {
+            "data": HexBytes(data),
+            "value": 0,
+            "gas": gas,
+            "nonce": self._nonce,
+            "chainId": self.client.chain_id,
+            **self._fees,
+        }
+        if to is not None:
+            tx["to"] = to_checksum_address(to)
+        raw = self.signer.sign_transaction(tx)
+        try:
+            tx_hash = self.client.send_raw(raw)
+        except ChainError:
+            self._nonce = None  # resynchronise on the next send (nonce too low / replaced / gapped)
+            raise
+        self._nonce += 1
+        return tx_hash
+
+    def wait(self, sent: Iterable[tuple[str, str, bytes]], *, timeout: float | None = None) -> list[TxReceipt]:
+        """Wait for ``(tx_hash, to, data)`` triples; the first failed one raises its decoded revert."""
+        triples = list(sent)
+        receipts = self.client.wait_receipts([h for h, _, _ in triples], timeout=timeout)
+        for receipt, (_, to, data) in zip(receipts, triples, strict=True):
+            if receipt["status"] != 1:
+                self._nonce = None
+                raise self.client.explain_failure(receipt, self.signer.address, to, data)
+        return receipts
+
+    def transact(self, to: str, data: bytes, *, gas: int | None = None) -> TxReceipt:
+        """Send one transaction and wait for its successful receipt."""
+        self.refresh_fees()
+        tx_hash = self.send(to, data, gas=gas)
+        return self.wait([(tx_hash, to, data)])[0]

@@ -1,0 +1,193 @@
+"""Operator commands: participants, currencies, caps, funding, cycles, committee, auditors, pause."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ledger.cli.context import AppContext
+from ledger.cli.main import app
+from ledger.operator import Operator
+from ledger.types import NettingStrategy, ParticipantKind
+
+out = Console()
+KeyOption = Annotated[str | None, typer.Option("--key", help="signing key source (default: the config's key)")]
+
+
+def _operator(ctx: typer.Context, key: str | None) -> Operator:
+    actx: AppContext = ctx.obj
+    return Operator(actx.hub, actx.sender(key))
+
+
+def _done(what: str, receipt: object) -> None:
+    tx = receipt["transactionHash"]  # type: ignore[index]
+    out.print(f"{what} (tx 0x{bytes(tx).hex()}, block {receipt['blockNumber']})")  # type: ignore[index]
+
+
+participant_app = typer.Typer(help="Register, suspend and reinstate participants.", no_args_is_help=True)
+app.add_typer(participant_app, name="participant")
+
+
+@participant_app.command("register")
+def register(ctx: typer.Context, address: str, kind: Annotated[str, typer.Argument(help="bank | wallet-provider")],
+             name: str, key: KeyOption = None) -> None:
+    """Register a bank or wallet provider."""
+    kinds = {"bank": ParticipantKind.BANK, "wallet-provider": ParticipantKind.WALLET_PROVIDER}
+    if kind not in kinds:
+        raise typer.BadParameter("kind must be 'bank' or 'wallet-provider'", param_hint="KIND")
+    _done(f"registered {name} ({address})", _operator(ctx, key).register_participant(address, kinds[kind], name))
+
+
+@participant_app.command("suspend")
+def suspend(ctx: typer.Context, address: str, reason: str, key: KeyOption = None) -> None:
+    """Suspend a participant: its new obligations (as payer or payee) are refused."""
+    _done(f"suspended {address}", _operator(ctx, key).suspend(address, reason))
+
+
+@participant_app.command("reinstate")
+def reinstate(ctx: typer.Context, address: str, key: KeyOption = None) -> None:
+    """Reinstate a suspended participant."""
+    _done(f"reinstated {address}", _operator(ctx, key).reinstate(address))
+
+
+@participant_app.command("show")
+def show(ctx: typer.Context, address: str) -> None:
+    """Kind, status and balances of a participant."""
+    actx: AppContext = ctx.obj
+    kind, status = actx.hub.participant(address)
+    out.print(f"{address}: {kind.name.lower()}, {status.name.lower()}")
+
+
+currency_app = typer.Typer(help="Currencies.", no_args_is_help=True)
+app.add_typer(currency_app, name="currency")
+
+
+@currency_app.command("register")
+def register_currency(ctx: typer.Context, code: str, minor_units: int, key: KeyOption = None) -> None:
+    """Register an ISO 4217 currency with its minor-unit exponent."""
+    _done(f"registered {code}", _operator(ctx, key).register_currency(code, minor_units))
+
+
+account_app = typer.Typer(help="Settlement accounts: funding, defunding, debit caps.", no_args_is_help=True)
+app.add_typer(account_app, name="account")
+
+
+@account_app.command("fund")
+def fund(ctx: typer.Context, address: str, currency: str, amount: Annotated[int, typer.Argument(help="minor units")],
+         key: KeyOption = None) -> None:
+    """Credit a settlement balance (money entering the system)."""
+    _done(f"funded {address} {currency} {amount}", _operator(ctx, key).fund(address, currency, amount))
+
+
+@account_app.command("defund")
+def defund(ctx: typer.Context, address: str, currency: str, amount: Annotated[int, typer.Argument(help="minor units")],
+           key: KeyOption = None) -> None:
+    """Debit a settlement balance (money leaving the system)."""
+    _done(f"defunded {address} {currency} {amount}", _operator(ctx, key).defund(address, currency, amount))
+
+
+@account_app.command("cap")
+def cap(ctx: typer.Context, address: str, currency: str, amount: Annotated[int, typer.Argument(help="minor units")],
+        key: KeyOption = None) -> None:
+    """Set a debit cap (intraday credit)."""
+    _done(f"cap of {address} {currency} set to {amount}", _operator(ctx, key).set_debit_cap(address, currency, amount))
+
+
+@account_app.command("show")
+def account_show(ctx: typer.Context, address: str, currency: str) -> None:
+    """Balance and cap of one account."""
+    actx: AppContext = ctx.obj
+    balance, cap_ = actx.hub.account_of(address, currency)
+    out.print(f"{address} {currency}: balance {balance}, debit cap {cap_}")
+
+
+cycle_app = typer.Typer(help="Clearing cycles.", no_args_is_help=True)
+app.add_typer(cycle_app, name="cycle")
+
+
+@cycle_app.command("close")
+def close(ctx: typer.Context, key: KeyOption = None) -> None:
+    """Close the open cycle (the next one opens at once)."""
+    actx: AppContext = ctx.obj
+    current = actx.hub.current_cycle_id()
+    _done(f"closed cycle {current}", _operator(ctx, key).close_cycle())
+
+
+@cycle_app.command("cancel")
+def cancel(ctx: typer.Context, cycle_id: int, reason: str, key: KeyOption = None) -> None:
+    """Cancel the next cycle in line; all its obligations carry into the next cycle."""
+    _done(f"cancelled cycle {cycle_id}", _operator(ctx, key).cancel_cycle(cycle_id, reason))
+
+
+@cycle_app.command("duration")
+def duration(ctx: typer.Context, seconds: int, key: KeyOption = None) -> None:
+    """Set the automatic cycle length (0: close by the operator only)."""
+    _done(f"cycle duration set to {seconds}s", _operator(ctx, key).set_cycle_duration(seconds))
+
+
+@cycle_app.command("strategy")
+def strategy(ctx: typer.Context, name: Annotated[str, typer.Argument(help="fifo | max-value")],
+             key: KeyOption = None) -> None:
+    """Set the committee's gridlock-resolution strategy."""
+    choices = {"fifo": NettingStrategy.FIFO, "max-value": NettingStrategy.MAX_VALUE}
+    if name not in choices:
+        raise typer.BadParameter("strategy must be fifo or max-value", param_hint="NAME")
+    _done(f"strategy set to {name}", _operator(ctx, key).set_strategy(choices[name]))
+
+
+@cycle_app.command("show")
+def cycle_show(ctx: typer.Context, cycle_id: Annotated[int | None, typer.Argument()] = None) -> None:
+    """A cycle's state (default: the open one)."""
+    actx: AppContext = ctx.obj
+    hub = actx.hub
+    info = hub.cycle(cycle_id if cycle_id is not None else hub.current_cycle_id())
+    out.print(f"cycle {info.cycle_id}: {info.status.name.lower()}, {info.count} obligations submitted, "
+              f"next to finalise: {hub.next_cycle_to_finalize()}")
+
+
+committee_app = typer.Typer(help="The oracle committee and auditors.", no_args_is_help=True)
+app.add_typer(committee_app, name="committee")
+
+
+@committee_app.command("add")
+def add_oracle(ctx: typer.Context, address: str, key: KeyOption = None) -> None:
+    """Add an oracle (starts a new committee epoch)."""
+    _done(f"oracle {address} added", _operator(ctx, key).add_oracle(address))
+
+
+@committee_app.command("remove")
+def remove_oracle(ctx: typer.Context, address: str, key: KeyOption = None) -> None:
+    """Remove an oracle (starts a new committee epoch)."""
+    _done(f"oracle {address} removed", _operator(ctx, key).remove_oracle(address))
+
+
+@committee_app.command("threshold")
+def threshold(ctx: typer.Context, k: int, key: KeyOption = None) -> None:
+    """Set the number of approvals a result needs (2 <= k <= n, 2k > n)."""
+    _done(f"threshold set to {k}", _operator(ctx, key).set_threshold(k))
+
+
+@committee_app.command("add-auditor")
+def add_auditor(ctx: typer.Context, address: str, key: KeyOption = None) -> None:
+    """Grant the auditor role."""
+    _done(f"auditor {address} added", _operator(ctx, key).add_auditor(address))
+
+
+@committee_app.command("remove-auditor")
+def remove_auditor(ctx: typer.Context, address: str, key: KeyOption = None) -> None:
+    """Revoke the auditor role."""
+    _done(f"auditor {address} removed", _operator(ctx, key).remove_auditor(address))
+
+
+@app.command("pause")
+def pause(ctx: typer.Context, key: KeyOption = None) -> None:
+    """Emergency stop of submission and settlement."""
+    _done("hub paused", _operator(ctx, key).pause())
+
+
+@app.command("unpause")
+def unpause(ctx: typer.Context, key: KeyOption = None) -> None:
+    """Resume submission and settlement."""
+    _done("hub unpaused", _operator(ctx, key).unpause())

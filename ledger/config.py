@@ -1,0 +1,118 @@
+"""Configuration: one pydantic-settings model read from a TOML file and ``LEDGER_*`` variables.
+
+Precedence, highest first: explicit keyword overrides, environment variables (``LEDGER_RPC_URL``,
+nested fields with ``__``: ``LEDGER_GAS__MODE=zero``), the TOML file, the defaults (which are the
+local devnet's). Relative paths are relative to the working directory.
+
+``config/devnet.toml`` is the committed devnet example; ``config/production.example.toml``
+documents a Besu/QBFT deployment (zero gas price, POA extra-data, 5,000-block log ranges).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ledger.errors import ConfigError
+from ledger.types import GasMode
+
+CONFIG_ENV = "LEDGER_CONFIG"
+DEVNET_CHAIN_ID = 31337
+
+
+class GasSettings(BaseModel):
+    """Transaction pricing. ``mode = "zero"`` for permissioned networks run with zero gas price."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mode: GasMode = GasMode.AUTO
+    priority_fee_wei: int = Field(default=1_000_000_000, ge=0)
+    max_fee_multiplier: int = Field(default=2, ge=1, description="maxFeePerGas = base fee x this + tip")
+    limit_multiplier_percent: int = Field(default=125, ge=100, description="gas limit = estimate x this / 100")
+
+
+class DevnetSettings(BaseModel):
+    """The local anvil devnet started by ``ledger devnet up``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8545
+    accounts: int = 20
+    state_dir: Path = Path(".devnet")
+    block_time: float | None = Field(default=None, description="seconds; None = mine every transaction")
+    oracles: bool = Field(default=True, description="start the committee's oracle processes")
+
+
+class Settings(BaseSettings):
+    """Everything a bank node, operator, oracle or indexer needs to reach the chain and the database."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEDGER_", env_nested_delimiter="__", extra="forbid", frozen=True, toml_file=None
+    )
+
+    rpc_url: str = "http://127.0.0.1:8545"
+    chain_id: int | None = Field(default=None, description="expected chain id; checked on connect")
+    deployment_file: Path = Path(".devnet/deployment.json")
+    database_url: str = "sqlite:///.devnet/ledger.db"
+    key: str | None = Field(
+        default=None,
+        description="signing key source: 'keystore:PATH' (password from keystore_password_env or a "
+        "prompt) or 'devnet:N' (anvil's public dev key N; refused unless the chain id is 31337)",
+    )
+    keystore_password_env: str = "LEDGER_KEYSTORE_PASSWORD"
+    confirmations: int = Field(default=0, ge=0, description="blocks behind head treated as final")
+    poa: bool | None = Field(default=None, description="inject POA extra-data middleware; None = detect")
+    log_range_blocks: int = Field(default=5_000, ge=1, description="largest eth_getLogs block range")
+    rpc_timeout: float = Field(default=30.0, gt=0)
+    receipt_timeout: float = Field(default=120.0, gt=0)
+    gas: GasSettings = GasSettings()
+    devnet: DevnetSettings = DevnetSettings()
+
+    @field_validator("key")
+    @classmethod
+    def _key_source(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("keystore:", "devnet:")):
+            raise ValueError("key must be 'keystore:PATH' or 'devnet:N'")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Load settings from ``config_file`` (or ``$LEDGER_CONFIG``), the environment and ``overrides``.
+
+    Raises :class:`ConfigError` naming the file and the offending field.
+    """
+    path = config_file or os.environ.get(CONFIG_ENV)
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist (set --config or {CONFIG_ENV})")
+    # A subclass per file keeps the TOML path out of global state.
+    configured = type(
+        "Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}}
+    )
+    try:
+        settings: Settings = configured(**overrides)
+    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+        raise ConfigError(f"invalid configuration{f' in {path}' if path else ''}: {exc}") from exc
+    return settings

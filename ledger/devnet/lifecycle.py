@@ -1,0 +1,99 @@
+"""``ledger devnet up|status|down``: anvil, deployment and demo consortium, idempotently.
+
+``up`` on a running devnet with a live deployment changes nothing; after ``down`` the chain comes
+back from anvil's state file with the same deployment; if the state is gone, it redeploys.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.build.artifacts import forge_artifact_path, load_artifact
+from ledger.build.compiler import compile_hub, foundry_settings
+from ledger.chain.client import ChainClient, TxSender
+from ledger.config import Settings
+from ledger.deploy import deploy_hub, open_hub, read_deployment, write_deployment
+from ledger.devnet.anvil import DevnetNode
+from ledger.devnet.consortium import Consortium, demo_plan, is_registered, register_consortium
+from ledger.errors import ConfigError
+from ledger.keys import dev_signer
+from ledger.operator import Operator
+from ledger.types import Deployment
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DevnetStatus:
+    running: bool
+    pid: int | None
+    url: str
+    block: int | None
+    deployment: Deployment | None
+    consortium_file: Path
+
+
+def devnet_node(settings: Settings) -> DevnetNode:
+    d = settings.devnet
+    return DevnetNode(d.state_dir, d.host, d.port, d.accounts, d.block_time)
+
+
+def consortium_file(settings: Settings) -> Path:
+    return settings.devnet.state_dir / "consortium.json"
+
+
+def _artifact():  # type: ignore[no-untyped-def]
+    """forge's artifact when it exists (fast), else a py-solc-x compile with the same settings."""
+    if forge_artifact_path().is_file():
+        return load_artifact(), foundry_settings()
+    return compile_hub()
+
+
+def deploy_demo(settings: Settings, client: ChainClient) -> tuple[Deployment, Consortium]:
+    plan = demo_plan()
+    admin = TxSender(client, dev_signer(plan.admin.key_index), settings.gas)
+    artifact, compiler = _artifact()
+    deployment = deploy_hub(client, admin, artifact, compiler)
+    write_deployment(deployment, settings.deployment_file)
+    hub = open_hub(client, deployment)
+    register_consortium(Operator(hub, admin), plan)
+    plan.save(consortium_file(settings))
+    return deployment, plan
+
+
+def devnet_up(settings: Settings) -> tuple[Deployment, Consortium]:
+    node = devnet_node(settings)
+    node.start()
+    client = ChainClient(node.url, expected_chain_id=31337, timeout=settings.rpc_timeout)
+    try:
+        deployment = read_deployment(settings.deployment_file)
+        hub = open_hub(client, deployment)
+        plan = Consortium.load(consortium_file(settings))
+        if not is_registered(hub, plan):
+            raise ConfigError("consortium missing")
+        log.info("devnet already deployed: hub %s", deployment.hub)
+        return deployment, plan
+    except (ConfigError, OSError, ValueError) as reason:
+        log.info("deploying a fresh hub (%s)", reason)
+        return deploy_demo(settings, client)
+
+
+def devnet_status(settings: Settings) -> DevnetStatus:
+    node = devnet_node(settings)
+    pid = node.running_pid()
+    block = None
+    deployment = None
+    if pid is not None:
+        client = ChainClient(node.url, timeout=settings.rpc_timeout)
+        block = client.block_number()
+        try:
+            deployment = read_deployment(settings.deployment_file)
+        except ConfigError:
+            deployment = None
+    return DevnetStatus(pid is not None, pid, node.url, block, deployment, consortium_file(settings))
+
+
+def devnet_down(settings: Settings) -> bool:
+    return devnet_node(settings).stop()

@@ -1,0 +1,82 @@
+"""Operator (consortium admin / settlement agent) actions, one function per contract call.
+
+Thin on purpose: the contract enforces the rules and reverts with a decoded custom error, which
+these functions let propagate as :class:`ledger.errors.TransactionReverted`.
+"""
+
+from __future__ import annotations
+
+from eth_utils import to_checksum_address
+from web3.types import TxReceipt
+
+from ledger.chain.client import TxSender
+from ledger.chain.hub import Hub, currency_bytes
+from ledger.types import NettingStrategy, ParticipantKind
+
+
+class Operator:
+    """Admin actions on ``hub`` signed by ``sender`` (which must be the hub's owner)."""
+
+    def __init__(self, hub: Hub, sender: TxSender) -> None:
+        self.hub = hub
+        self.sender = sender
+
+    def _tx(self, fn: str, *args: object) -> TxReceipt:
+        return self.hub.transact(self.sender, fn, *args)
+
+    def register_participant(self, account: str, kind: ParticipantKind, name: str) -> TxReceipt:
+        return self._tx("registerParticipant", to_checksum_address(account), int(kind), name)
+
+    def suspend(self, account: str, reason: str) -> TxReceipt:
+        return self._tx("suspendParticipant", to_checksum_address(account), reason)
+
+    def reinstate(self, account: str) -> TxReceipt:
+        return self._tx("reinstateParticipant", to_checksum_address(account))
+
+    def register_currency(self, code: str, minor_units: int) -> TxReceipt:
+        return self._tx("registerCurrency", currency_bytes(code), minor_units)
+
+    def set_debit_cap(self, account: str, code: str, cap: int) -> TxReceipt:
+        return self._tx("setDebitCap", to_checksum_address(account), currency_bytes(code), cap)
+
+    def fund(self, account: str, code: str, amount: int) -> TxReceipt:
+        return self._tx("fund", to_checksum_address(account), currency_bytes(code), amount)
+
+    def defund(self, account: str, code: str, amount: int) -> TxReceipt:
+        return self._tx("defund", to_checksum_address(account), currency_bytes(code), amount)
+
+    def close_cycle(self) -> TxReceipt:
+        return self._tx("closeCycle")
+
+    def cancel_cycle(self, cycle_id: int, reason: str) -> TxReceipt:
+        return self._tx("cancelCycle", cycle_id, reason)
+
+    def set_cycle_duration(self, seconds: int) -> TxReceipt:
+        return self._tx("setCycleDuration", seconds)
+
+    def set_settlement_timeout(self, seconds: int) -> TxReceipt:
+        return self._tx("setSettlementTimeout", seconds)
+
+    def set_strategy(self, strategy: NettingStrategy) -> TxReceipt:
+        return self._tx("setNettingStrategy", int(strategy))
+
+    def add_oracle(self, account: str) -> TxReceipt:
+        return self._tx("addOracle", to_checksum_address(account))
+
+    def remove_oracle(self, account: str) -> TxReceipt:
+        return self._tx("removeOracle", to_checksum_address(account))
+
+    def set_threshold(self, threshold: int) -> TxReceipt:
+        return self._tx("setThreshold", threshold)
+
+    def add_auditor(self, account: str) -> TxReceipt:
+        return self._tx("addAuditor", to_checksum_address(account))
+
+    def remove_auditor(self, account: str) -> TxReceipt:
+        return self._tx("removeAuditor", to_checksum_address(account))
+
+    def pause(self) -> TxReceipt:
+        return self._tx("pause")
+
+    def unpause(self) -> TxReceipt:
+        return self._tx("unpause")

@@ -1,0 +1,955 @@
+"""Obligations files (CSV, JSON) and lists: parse, validate everything, refuse the lot on any problem.
+
+``load_obligations`` reads a file, ``validate_obligations`` checks a list of mappings from a bank
+system; both return ``ObligationRow`` values in input order or raise ``FileValidationError`` listing
+*every* problem (line, field, value, reason, fix), sorted by line. Nothing is sent unless the whole
+input is valid.
+
+Columns (CSV header / JSON keys)
+--------------------------------
+Required: ``reference``, ``payee``, ``currency``, ``amount``. Optional: ``type`` (default
+``interbank``; spellings in ``models.KIND_ALIASES``), ``payer_wallet``, ``payee_wallet`` (end-customer
+ids, hashed before they go on chain, see ``models``). Any other column or key is refused, with the
+accepted ones listed: a misspelt ``payee_walet`` silently ignored would put the wrong data on chain.
+CSV header names are matched after trimming spaces and ignoring case; the header is the first
+non-blank row.
+
+Amounts
+-------
+By default ``amount`` is an integer number of minor units (cents): ASCII digits only. With
+``major_units=True`` it is a decimal number of major units, ``12.50``, scaled by the currency's
+minor-unit exponent from ``minor_units`` (``{"SGD": 2, "JPY": 0, "KWD": 3}``); more decimal places than
+the currency has are refused, never rounded. Refused in both modes: signs (``-5``, ``+5``), zero,
+exponent notation (``1e3``), digit-group separators (``1,000``, ``1_000``, ``1 000``), values of
+2**256 or more, and floats of any kind: a JSON number with a fraction or exponent (``12.5``,
+``1e3``, ``12.0``) is refused because it has already passed through binary floating point; write
+``"12.50"`` as a string or ``1250`` as an integer. JSON amounts may be integers or strings.
+
+Whitespace policy
+-----------------
+No value is trimmed: a value that starts or ends with whitespace (``" 12"``, ``"SGD "``) is refused
+with the trimmed form in the fix. The reference's bytes are the on-chain idempotency key, so silently
+trimming it would change which obligation a resubmission matches; one rule for every field is easier
+to predict. Empty optional values mean "absent" (``type`` -> interbank, wallets -> none). Blank lines
+and rows whose cells are all empty are skipped.
+
+Locations
+---------
+``RowError.line`` is the physical line of the file: for CSV the header is line 1 and a row is
+reported at the line where it starts (a quoted value may span lines); for JSON it is the line where the
+item's ``{`` is, and ``RowError.item`` is the item's 1-based position in the array. Problems with the
+file as a whole (unreadable, not UTF-8, bad header, empty) have ``field == "(file)"``.
+
+Files must be UTF-8; a UTF-8 byte-order mark (Excel's "CSV UTF-8") is accepted and dropped. CSV is
+comma-separated with ``"`` quoting, strictly parsed, and every row has exactly as many values as the
+header. JSON is an array of objects; a key given twice in one object is refused (``json`` would keep
+the last value silently).
+
+Other checks: references unique within the input (by their on-chain bytes; the error names both
+lines), payee a valid address (EIP-55 checksum checked when mixed case) other than the payer, and in
+``known_participants`` / ``known_currencies`` when those are given. With ``participant_kinds`` the
+``type`` is checked against the payer's and payee's kinds exactly as the contract does (wallet kinds
+must equal 2 * payer-is-wallet-provider + payee-is-wallet-provider; interbank is unrestricted).
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import io
+import json
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from operator import itemgetter
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from ledger.hashing import keccak256
+from ledger.submit.models import (
+    ACCOUNT_HASH_DOMAIN,
+    UINT256_LIMIT,
+    ZERO32,
+    FileValidationError,
+    InvalidFieldError,
+    ObligationKind,
+    ObligationRow,
+    ParticipantKind,
+    RowError,
+    encode_reference,
+    parse_address,
+    parse_currency,
+    parse_kind,
+    parse_wallet_id,
+    to_checksum_address,
+)
+
+__all__ = [
+    "ACCEPTED_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "load_obligations",
+    "validate_obligations",
+]
+
+REQUIRED_COLUMNS: Final = ("reference", "payee", "currency", "amount")
+OPTIONAL_COLUMNS: Final = ("type", "payer_wallet", "payee_wallet")
+ACCEPTED_COLUMNS: Final = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+_ACCEPTED_TEXT = ", ".join(ACCEPTED_COLUMNS)
+_ACCEPTED_SET = frozenset(ACCEPTED_COLUMNS)
+_FILE = "(file)"
+_ROW = "(row)"
+
+_DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+_SEPARATORS = ",_' "
+_NO_FLOAT_FIX = (
+    'write amounts as integers (1250) or decimal strings ("12.50"), never as floating-point numbers'
+)
+
+Format = Literal["csv", "json"]
+
+
+class _BadJsonNumber:
+    """A JSON number that must not become an amount: a float, NaN/Infinity, or an absurdly long integer."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _json_int(text: str) -> int | _BadJsonNumber:
+    # 2**256 has 78 digits; refuse early what int() would refuse at 4,300 digits anyway
+    return int(text) if len(text) <= 90 else _BadJsonNumber(text)
+
+
+class _JsonObject(dict[str, Any]):
+    """A JSON object that remembers keys it saw twice (json would silently keep the last value)."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> _JsonObject:
+    obj = _JsonObject(pairs)
+    if len(obj) != len(pairs):
+        keys = [k for k, _ in pairs]
+        obj.duplicates = tuple(sorted({k for k in keys if keys.count(k) > 1}))
+    return obj
+
+
+_JSON = json.JSONDecoder(
+    parse_float=_BadJsonNumber,
+    parse_int=_json_int,
+    parse_constant=_BadJsonNumber,
+    object_pairs_hook=_json_object,
+)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, _BadJsonNumber):
+        return value.text
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _lower_addresses(values: Iterable[str], what: str) -> set[str]:
+    out: set[str] = set()
+    for v in values:
+        try:
+            out.add(parse_address(v, what).lower())
+        except InvalidFieldError as e:
+            raise ValueError(f"{what} {v!r} {e.reason}") from None
+    return out
+
+
+class _Validator:
+    """Checks items one by one, collecting every problem; ``rows()`` then returns or raises."""
+
+    def __init__(
+        self,
+        *,
+        payer: str,
+        major_units: bool,
+        minor_units: Mapping[str, int] | None,
+        known_currencies: Collection[str] | None,
+        known_participants: Collection[str] | None,
+        participant_kinds: Mapping[str, ParticipantKind] | None,
+    ) -> None:
+        try:
+            self.payer = parse_address(payer, "payer")
+        except InvalidFieldError as e:
+            raise ValueError(f"payer {payer!r} {e.reason}") from None
+        self.payer_lower = self.payer.lower()
+        self.payer_bytes = bytes.fromhex(self.payer[2:])
+        self.major_units = major_units
+        if major_units and minor_units is None:
+            raise ValueError("major_units=True needs minor_units, the minor-unit exponent of each currency")
+        self.minor_units = dict(minor_units or {})
+        for code, exp in self.minor_units.items():
+            if not isinstance(exp, int) or isinstance(exp, bool) or not 0 <= exp <= 18:
+                raise ValueError(f"minor_units[{code!r}] must be an integer 0-18, got {exp!r}")
+        self.known_currencies = frozenset(known_currencies) if known_currencies is not None else None
+        self.known_participants = (
+            _lower_addresses(known_participants, "known participant")
+            if known_participants is not None
+            else None
+        )
+        self.kinds: dict[str, ParticipantKind] | None = None
+        self.payer_is_wallet = False
+        if participant_kinds is not None:
+            self.kinds = {}
+            for address, pkind in participant_kinds.items():
+                (lower,) = _lower_addresses([address], "participant")
+                self.kinds[lower] = ParticipantKind(pkind)
+            if self.payer_lower not in self.kinds:
+                raise ValueError(f"participant_kinds does not include the payer {self.payer}")
+            self.payer_is_wallet = self.kinds[self.payer_lower] is ParticipantKind.WALLET_PROVIDER
+
+        self.errors: list[RowError] = []
+        self.fields: list[dict[str, Any]] = []
+        self.seen: dict[bytes, tuple[int, int | None]] = {}
+        # caches for values that repeat across rows: text -> result or InvalidFieldError
+        self._payees: dict[str, tuple[str, bytes] | InvalidFieldError] = {}
+        self._currencies: dict[str, str | InvalidFieldError] = {}
+        self._kinds: dict[str, ObligationKind | InvalidFieldError] = {}
+
+    # -- per-field rules -------------------------------------------------------------------------
+
+    def _payee(self, text: str) -> tuple[str, bytes]:
+        cached = self._payees.get(text)
+        if cached is None:
+            try:
+                checksummed = parse_address(text, "payee")
+                lower = checksummed.lower()
+                if lower == self.payer_lower:
+                    raise InvalidFieldError(
+                        "is the payer (you): payer and payee must differ",
+                        "give the address of the participant you owe",
+                    )
+                if self.known_participants is not None and lower not in self.known_participants:
+                    raise InvalidFieldError(
+                        "is not a known participant", "check the address against the participant registry"
+                    )
+                if self.kinds is not None and lower not in self.kinds:
+                    raise InvalidFieldError(
+                        "is not a registered participant",
+                        "check the address against the participant registry",
+                    )
+                cached = (checksummed, bytes.fromhex(checksummed[2:]))
+            except InvalidFieldError as e:
+                cached = e
+            self._payees[text] = cached
+        if isinstance(cached, InvalidFieldError):
+            raise InvalidFieldError(cached.reason, cached.fix)  # a fresh one: no growing traceback
+        return cached
+
+    def _currency(self, text: str) -> str:
+        cached = self._currencies.get(text)
+        if cached is None:
+            try:
+                cached = parse_currency(text)
+                if self.known_currencies is not None and cached not in self.known_currencies:
+                    known = ", ".join(sorted(self.known_currencies)) or "none"
+                    raise InvalidFieldError("is not a registered currency", f"use one of: {known}")
+            except InvalidFieldError as e:
+                cached = e
+            self._currencies[text] = cached
+        if isinstance(cached, InvalidFieldError):
+            raise InvalidFieldError(cached.reason, cached.fix)  # a fresh one: no growing traceback
+        return cached
+
+    def _kind(self, value: object) -> ObligationKind:
+        if not isinstance(value, str):
+            return parse_kind(value)
+        cached = self._kinds.get(value)
+        if cached is None:
+            try:
+                cached = parse_kind(value)
+            except InvalidFieldError as e:
+                cached = e
+            self._kinds[value] = cached
+        if isinstance(cached, InvalidFieldError):
+            raise InvalidFieldError(cached.reason, cached.fix)  # a fresh one: no growing traceback
+        return cached
+
+    def _amount(self, value: object, currency: str | None) -> int:
+        if isinstance(value, float | _BadJsonNumber):
+            raise InvalidFieldError("is a floating-point number", _NO_FLOAT_FIX)
+        if isinstance(value, bool):
+            raise InvalidFieldError("is a boolean", "give the amount as an integer or a decimal string")
+        exponent: int | None = None
+        if self.major_units and currency is not None:
+            exponent = self.minor_units.get(currency)
+            if exponent is None:
+                raise InvalidFieldError(
+                    f"cannot be converted: the minor-unit exponent of {currency} is unknown",
+                    f"add {currency} to minor_units, or give the amount in minor units without --major-units",
+                )
+        if isinstance(value, int):
+            amount = value * 10**exponent if exponent else value
+        elif isinstance(value, str | Decimal):
+            if isinstance(value, Decimal):
+                if not value.is_finite():
+                    raise InvalidFieldError("is not a finite number", "give a positive amount")
+                value = format(value, "f")
+            amount = self._amount_text(value, currency, exponent)
+        else:
+            raise InvalidFieldError("is not a number", "give the amount as an integer or a decimal string")
+        if amount <= 0:
+            if amount == 0:
+                raise InvalidFieldError("is zero", "remove the row: obligations must be positive")
+            raise InvalidFieldError("is negative", _NEGATIVE_FIX)
+        if amount >= UINT256_LIMIT:
+            raise InvalidFieldError("is too large (at most 2**256 - 1 minor units)", "check the amount")
+        return amount
+
+    def _amount_text(self, text: str, currency: str | None, exponent: int | None) -> int:
+        if not self.major_units:
+            if _DIGITS.fullmatch(text) is not None:
+                return int(text)
+        else:
+            match = _DECIMAL.fullmatch(text)
+            if match is not None:
+                whole, fraction = match.group(1), match.group(2) or ""
+                if exponent is None:  # the currency is invalid and reported; still check the number
+                    return int(whole + fraction)
+                if len(fraction) > exponent:
+                    raise InvalidFieldError(
+                        f"has {_places(len(fraction))} but {currency} has {_places(exponent)}",
+                        f"give at most {exponent} decimal places (amounts are never rounded for you)",
+                    )
+                return int(whole + fraction.ljust(exponent, "0"))
+        raise _diagnose_amount(text, self.major_units, exponent, currency, self.minor_units)
+
+    # -- one item --------------------------------------------------------------------------------
+
+    def quick(self, line: int, item: int | None, values: tuple[object, ...]) -> bool:
+        """The common case, fast: accept a valid item and return True, or return False (having changed
+        nothing) for ``check`` to diagnose. Accepts a subset of what ``check`` accepts, same results.
+        ``values`` are those of ``ACCEPTED_COLUMNS``, in that order."""
+        reference, payee_text, currency_text, raw_amount, raw_kind, payer_wallet, payee_wallet = values
+        if (
+            type(reference) is not str
+            or type(payee_text) is not str
+            or type(currency_text) is not str
+            or type(payer_wallet) is not str
+            or type(payee_wallet) is not str
+        ):
+            return False
+        try:
+            ref = encode_reference(reference)
+        except InvalidFieldError:
+            return False
+        if ref in self.seen:
+            return False
+        payee = self._payees.get(payee_text)
+        if payee is None:
+            try:
+                payee = self._payee(payee_text)
+            except InvalidFieldError:
+                return False
+        elif type(payee) is not tuple:
+            return False
+        currency = self._currencies.get(currency_text)
+        if currency is None:
+            try:
+                currency = self._currency(currency_text)
+            except InvalidFieldError:
+                return False
+        elif type(currency) is not str:
+            return False
+        if type(raw_amount) is str and not self.major_units:
+            if not (raw_amount.isascii() and raw_amount.isdigit()):
+                return False
+            amount = int(raw_amount)
+            if not 0 < amount < UINT256_LIMIT:
+                return False
+        else:
+            try:
+                amount = self._amount(raw_amount, currency)
+            except InvalidFieldError:
+                return False
+        if raw_kind == "" or raw_kind is None:
+            kind = ObligationKind.INTERBANK
+        else:
+            try:
+                kind = self._kind(raw_kind)
+            except InvalidFieldError:
+                return False
+            if kind and self.kinds is not None:
+                payee_is_wallet = self.kinds[payee[0].lower()] is ParticipantKind.WALLET_PROVIDER
+                if kind != 2 * self.payer_is_wallet + payee_is_wallet:
+                    return False
+        try:
+            payer_account = parse_wallet_id(self.payer_bytes, payer_wallet) if payer_wallet else ZERO32
+            payee_account = parse_wallet_id(payee[1], payee_wallet) if payee_wallet else ZERO32
+        except InvalidFieldError:
+            return False
+        self.seen[ref] = (line, item)
+        self.fields.append(
+            {
+                "line": line,
+                "reference": reference,
+                "ref": ref,
+                "payee": payee[0],
+                "currency": currency,
+                "amount": amount,
+                "kind": kind,
+                "payer_account": payer_account,
+                "payee_account": payee_account,
+            }
+        )
+        return True
+
+    def check(self, line: int, item: int | None, values: Mapping[str, object]) -> None:
+        errors = self.errors
+        n_errors = len(errors)
+
+        def bad(field: str, value: object, problem: InvalidFieldError) -> None:
+            errors.append(RowError(line, field, _show(value), problem.reason, problem.fix, item))
+
+        def text(field: str, required: bool) -> str | None:
+            value = values.get(field)
+            if value is None or value == "":
+                if required:
+                    errors.append(RowError(line, field, "", "is missing", f"give the {field}", item))
+                    return None
+                return ""
+            if isinstance(value, str):
+                return value
+            bad(field, value, InvalidFieldError("is not text", f"write the {field} as a string (in quotes)"))
+            return None
+
+        if item is not None:  # JSON / Python items: keys are not checked by a header
+            for key in values:
+                if key not in ACCEPTED_COLUMNS:
+                    errors.append(
+                        RowError(
+                            line, str(key), "", "is not an accepted key", f"use only {_ACCEPTED_TEXT}", item
+                        )
+                    )
+            for key in getattr(values, "duplicates", ()):
+                errors.append(RowError(line, key, "", "appears twice in the object", "keep one value", item))
+
+        reference = text("reference", True)
+        ref: bytes | None = None
+        if reference is not None:
+            try:
+                ref = encode_reference(reference)
+            except InvalidFieldError as e:
+                bad("reference", reference, e)
+            else:
+                first = self.seen.setdefault(ref, (line, item))
+                if first != (line, item):
+                    where = RowError(first[0], "", "", "", "", first[1]).location
+                    bad(
+                        "reference",
+                        reference,
+                        InvalidFieldError(
+                            f"is already used by {where} in this file (same on-chain reference)",
+                            "give each obligation its own reference (unique per payer, forever)",
+                        ),
+                    )
+
+        payee_text = text("payee", True)
+        payee: tuple[str, bytes] | None = None
+        if payee_text is not None:
+            try:
+                payee = self._payee(payee_text)
+            except InvalidFieldError as e:
+                bad("payee", payee_text, e)
+
+        currency_text = text("currency", True)
+        currency: str | None = None
+        if currency_text is not None:
+            try:
+                currency = self._currency(currency_text)
+            except InvalidFieldError as e:
+                bad("currency", currency_text, e)
+
+        amount: int | None = None
+        raw_amount = values.get("amount")
+        if raw_amount is None or raw_amount == "":
+            errors.append(RowError(line, "amount", "", "is missing", "give the amount", item))
+        else:
+            try:
+                amount = self._amount(raw_amount, currency)
+            except InvalidFieldError as e:
+                bad("amount", raw_amount, e)
+
+        kind = ObligationKind.INTERBANK
+        raw_kind = values.get("type")
+        if raw_kind is not None and raw_kind != "":
+            try:
+                kind = self._kind(raw_kind)
+            except InvalidFieldError as e:
+                bad("type", raw_kind, e)
+            else:
+                if self.kinds is not None and payee is not None and kind:
+                    self._check_kind(kind, payee[0], raw_kind, bad)
+
+        accounts = [ZERO32, ZERO32]
+        for index, (field, owner) in enumerate(
+            (("payer_wallet", self.payer_bytes), ("payee_wallet", payee[1] if payee else None))
+        ):
+            wallet = text(field, False)
+            if wallet:
+                try:
+                    accounts[index] = parse_wallet_id(owner or bytes(20), wallet)
+                except InvalidFieldError as e:
+                    bad(field, wallet, e)
+
+        if len(errors) == n_errors:
+            assert reference is not None and ref is not None and payee is not None
+            assert currency is not None and amount is not None
+            self.fields.append(
+                {
+                    "line": line,
+                    "reference": reference,
+                    "ref": ref,
+                    "payee": payee[0],
+                    "currency": currency,
+                    "amount": amount,
+                    "kind": kind,
+                    "payer_account": accounts[0],
+                    "payee_account": accounts[1],
+                }
+            )
+
+    def _check_kind(
+        self,
+        kind: ObligationKind,
+        payee: str,
+        raw: object,
+        bad: Callable[[str, object, InvalidFieldError], None],
+    ) -> None:
+        assert self.kinds is not None
+        payee_is_wallet = self.kinds[payee.lower()] is ParticipantKind.WALLET_PROVIDER
+        expected = ObligationKind(2 * self.payer_is_wallet + payee_is_wallet)
+        if kind != expected:
+            sides = (
+                f"{'a wallet provider' if self.payer_is_wallet else 'a bank'} (you) to "
+                f"{'a wallet provider' if payee_is_wallet else 'a bank'}"
+            )
+            bad(
+                "type",
+                raw,
+                InvalidFieldError(
+                    f"does not match the participants: a payment from {sides}",
+                    f"use {expected.name.lower()}",
+                ),
+            )
+
+    def item(self, line: int, item: int, values: Mapping[str, object]) -> None:
+        """Check a JSON object or Python mapping (keys are not checked by a header)."""
+        get = values.get
+        if (
+            getattr(values, "duplicates", ())
+            or not _ACCEPTED_SET.issuperset(values)
+            or not self.quick(
+                line,
+                item,
+                (
+                    get("reference"),
+                    get("payee"),
+                    get("currency"),
+                    get("amount"),
+                    get("type"),
+                    get("payer_wallet", ""),
+                    get("payee_wallet", ""),
+                ),
+            )
+        ):
+            self.check(line, item, values)
+
+    def add(self, error: RowError) -> None:
+        self.errors.append(error)
+
+    def rows(self, source: Path | str | None) -> list[ObligationRow]:
+        if not self.errors and not self.fields:
+            reason = "the file contains no obligations" if source is not None else "no obligations were given"
+            self.errors.append(RowError(0, _FILE, "", reason, "give at least one obligation"))
+        if self.errors:
+            raise FileValidationError(source, self.errors)
+        construct = _row_constructor()
+        return [construct(f) for f in self.fields]
+
+
+def _places(n: int) -> str:
+    return "no decimal places" if n == 0 else "1 decimal place" if n == 1 else f"{n} decimal places"
+
+
+_NEGATIVE_FIX = (
+    "amounts are positive: you owe the payee; an amount owed to you is submitted by the other participant"
+)
+
+
+def _diagnose_amount(
+    text: str, major: bool, exponent: int | None, currency: str | None, minor_units: Mapping[str, int]
+) -> InvalidFieldError:
+    stripped = text.strip()
+    if stripped != text:
+        return InvalidFieldError("starts or ends with whitespace", f"write '{stripped}'")
+    if stripped.startswith("-"):
+        return InvalidFieldError("is negative", _NEGATIVE_FIX)
+    if stripped.startswith("+"):
+        return InvalidFieldError("has a sign", f"write '{stripped[1:]}'")
+    if any(c in stripped for c in _SEPARATORS):
+        plain = stripped.translate(str.maketrans("", "", _SEPARATORS))
+        return InvalidFieldError("contains digit-group separators", f"write '{plain}' (digits only)")
+    if "e" in stripped.lower() and any(c.isdigit() for c in stripped):
+        return InvalidFieldError("is in exponent notation", "write all the digits, e.g. 1000 rather than 1e3")
+    if not major and _DECIMAL.fullmatch(stripped):
+        exp = minor_units.get(currency) if currency is not None else None
+        whole, _, fraction = stripped.partition(".")
+        if exp is not None and len(fraction) <= exp:
+            example = f"minor units ({int(whole + fraction.ljust(exp, '0'))})"
+        else:
+            example = "an integer number of minor units"
+        return InvalidFieldError(
+            "is not an integer number of minor units", f"use {example} or pass --major-units"
+        )
+    if major and re.fullmatch(r"[0-9]*\.[0-9]*", stripped):
+        return InvalidFieldError(
+            "is not a decimal number like 12.50", "write digits on both sides of the point"
+        )
+    what = "a decimal number of major units like 12.50" if major else "an integer number of minor units"
+    return InvalidFieldError(
+        f"is not {what}", "use ASCII digits only" + ("" if major else " (e.g. 1250 for 12.50)")
+    )
+
+
+_row_constructor_cache: list[Callable[[dict[str, Any]], ObligationRow]] = []
+
+
+def _row_constructor() -> Callable[[dict[str, Any]], ObligationRow]:
+    """How validated fields become ``ObligationRow``s without validating them a second time.
+
+    ``model_construct`` costs about 3 µs a row (a third of the whole budget for 100k rows); setting
+    the instance state directly, as ``model_construct`` does internally, costs 0.6 µs. The shortcut is
+    used only if it builds a row equal in every respect to a validated one, checked once per process;
+    otherwise (a pydantic change) it falls back to ``model_construct``.
+    """
+    if _row_constructor_cache:
+        return _row_constructor_cache[0]
+    fields_set = set(ObligationRow.model_fields)
+    new = object.__new__
+    set_attr = object.__setattr__
+
+    def fast(fields: dict[str, Any]) -> ObligationRow:
+        row = new(ObligationRow)
+        set_attr(row, "__dict__", fields)
+        set_attr(row, "__pydantic_fields_set__", fields_set.copy())
+        set_attr(row, "__pydantic_extra__", None)
+        set_attr(row, "__pydantic_private__", None)
+        return row
+
+    sample: dict[str, Any] = {
+        "line": 2,
+        "reference": "probe",
+        "ref": encode_reference("probe"),
+        "payee": to_checksum_address("0x" + "ab" * 20),
+        "currency": "SGD",
+        "amount": 1,
+        "kind": ObligationKind.WALLET_TOPUP,
+        "payer_account": keccak256(ACCOUNT_HASH_DOMAIN),
+        "payee_account": ZERO32,
+    }
+    chosen: Callable[[dict[str, Any]], ObligationRow] = lambda f: ObligationRow.model_construct(**f)  # noqa: E731
+    try:
+        shortcut = fast(dict(sample))
+        reference = ObligationRow.model_validate(sample)
+        state = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+        if (
+            shortcut == reference
+            and hash(shortcut) == hash(reference)
+            and all(getattr(shortcut, a) == getattr(reference, a) for a in state)
+            and shortcut.model_dump_json() == reference.model_dump_json()
+        ):
+            chosen = fast
+    except Exception:  # noqa: S110 - any surprise means: use the public API
+        pass
+    _row_constructor_cache.append(chosen)
+    return chosen
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building rows, then restore its previous state.
+
+    Validation allocates a few acyclic objects per row and keeps them all, so the collector's passes
+    over the growing heap find nothing yet cost about 40% of the time for 100k rows (0.75 s -> 0.48 s
+    here). Reference counting still frees everything; the pause lasts one call.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _file_error(source: Path | str, line: int, reason: str, fix: str) -> FileValidationError:
+    return FileValidationError(source, [RowError(line, _FILE, "", reason, fix)])
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise _file_error(
+            path, 0, f"the file cannot be read: {e.strerror or e}", "check the path and permissions"
+        ) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _file_error(path, 0, "the file is UTF-16 encoded", "save it as UTF-8 (in Excel: 'CSV UTF-8')")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise _file_error(
+            path,
+            line,
+            f"the file is not valid UTF-8 (byte 0x{data[e.start]:02x} on this line)",
+            "save the file as UTF-8 (Excel: 'CSV UTF-8')",
+        ) from None
+    if not text.strip():
+        raise _file_error(path, 0, "the file is empty", "give a header row and at least one obligation")
+    return text
+
+
+def _read_csv(source: Path | str, text: str, v: _Validator) -> None:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    header_line = 0
+    try:
+        for row in reader:
+            if any(row):
+                header = row
+                header_line = reader.line_num
+                break
+        if header is None:
+            raise _file_error(source, 0, "the file is empty", "give a header row and at least one obligation")
+        names = _check_header(source, header, header_line)
+        width = len(names)
+        # the values in quick()'s order; an absent optional column reads the "" appended to each row
+        pick = itemgetter(*(names.index(c) if c in names else width for c in ACCEPTED_COLUMNS))
+        end = reader.line_num
+        for row in reader:
+            start, end = end + 1, reader.line_num
+            if not any(row):
+                continue
+            if len(row) != width:
+                v.add(
+                    RowError(
+                        start,
+                        _ROW,
+                        "",
+                        f"the row has {len(row)} values but the header has {width} columns",
+                        "give one value per column (quote values that contain commas)",
+                    )
+                )
+                continue
+            row.append("")
+            if not v.quick(start, None, pick(row)):
+                v.check(start, None, dict(zip(names, row, strict=False)))
+    except csv.Error as e:
+        v.add(
+            RowError(
+                reader.line_num,
+                _FILE,
+                "",
+                f"the file is not valid CSV here ({e})",
+                "fix the quoting on this line",
+            )
+        )
+
+
+def _check_header(source: Path | str, header: list[str], line: int) -> list[str]:
+    names = [h.strip().lower() for h in header]
+    problems: list[RowError] = []
+    fix = f"the accepted columns are {_ACCEPTED_TEXT} (first four required)"
+    if len(names) == 1 and ";" in names[0]:
+        problems.append(
+            RowError(
+                line,
+                _FILE,
+                "",
+                "the header is separated by ';', not ','",
+                "save the file comma-separated (CSV, not CSV;)",
+            )
+        )
+    else:
+        for name, original in zip(names, header, strict=True):
+            if name not in ACCEPTED_COLUMNS:
+                what = "an empty column name" if not name else f"an unknown column '{original}'"
+                problems.append(RowError(line, _FILE, "", f"the header has {what}", fix))
+        for name in sorted({n for n in names if n and names.count(n) > 1}):
+            problems.append(RowError(line, _FILE, "", f"the header has column '{name}' twice", "keep one"))
+        for name in REQUIRED_COLUMNS:
+            if name not in names:
+                problems.append(
+                    RowError(line, _FILE, "", f"the header lacks the required column '{name}'", fix)
+                )
+    if problems:
+        raise FileValidationError(source, problems)
+    return names
+
+
+_JSON_WS = re.compile(r"[ \t\n\r]*").match
+
+
+def _read_json(source: Path | str, text: str, v: _Validator) -> None:
+    def fail(pos: int, reason: str, fix: str) -> FileValidationError:
+        return _file_error(source, text.count("\n", 0, pos) + 1, reason, fix)
+
+    pos, size = 0, len(text)
+
+    def skip(p: int) -> int:
+        return _JSON_WS(text, p).end()  # type: ignore[union-attr]  # matches at least ""
+
+    pos = skip(pos)
+    if not text.startswith("[", pos):
+        raise fail(pos, "the file is not a JSON array", 'give an array of objects: [{"reference": ...}, ...]')
+    pos = skip(pos + 1)
+    line, counted = 1, 0
+    item = 0
+    if text.startswith("]", pos):
+        pos += 1
+    else:
+        while True:
+            try:
+                value, end = _JSON.raw_decode(text, pos)
+            except json.JSONDecodeError as e:
+                raise _file_error(
+                    source,
+                    e.lineno,
+                    f"the file is not valid JSON ({e.msg}, column {e.colno})",
+                    "fix the syntax",
+                ) from None
+            item += 1
+            line += text.count("\n", counted, pos)
+            counted = pos
+            if isinstance(value, _JsonObject):
+                v.item(line, item, value)
+            else:
+                v.add(
+                    RowError(
+                        line,
+                        _ROW,
+                        _show(value),
+                        "the item is not a JSON object",
+                        'give {"reference": ...} objects',
+                        item,
+                    )
+                )
+            pos = skip(end)
+            if text.startswith(",", pos):
+                pos = skip(pos + 1)
+                continue
+            if text.startswith("]", pos):
+                pos += 1
+                break
+            raise fail(pos, "the file is not valid JSON (expected ',' or ']')", "fix the syntax")
+    pos = skip(pos)
+    if pos != size:
+        raise fail(pos, "the file has content after the JSON array", "remove it")
+
+
+def load_obligations(
+    path: Path,
+    *,
+    payer: str,
+    major_units: bool = False,
+    minor_units: Mapping[str, int] | None = None,
+    known_currencies: Collection[str] | None = None,
+    known_participants: Collection[str] | None = None,
+    participant_kinds: Mapping[str, ParticipantKind] | None = None,
+    file_format: Format | None = None,
+) -> list[ObligationRow]:
+    """Read and validate an obligations file of ``payer``; every row valid or ``FileValidationError``.
+
+    ``file_format`` defaults to the extension (``.csv``/``.json``, any case). ``minor_units`` is
+    required with ``major_units``. ``known_currencies``/``known_participants`` restrict currencies and
+    payees when given (e.g. the registry read from the chain); ``participant_kinds`` (address -> kind,
+    including the payer) additionally checks each row's ``type`` against the payer's and payee's kinds
+    as the contract does. Raises ``ValueError`` for bad arguments (a wrong payer, no ``minor_units``).
+    """
+    path = Path(path)
+    v = _Validator(
+        payer=payer,
+        major_units=major_units,
+        minor_units=minor_units,
+        known_currencies=known_currencies,
+        known_participants=known_participants,
+        participant_kinds=participant_kinds,
+    )
+    fmt = file_format or _format_of(path)
+    text = _read_text(path)
+    with _gc_paused():
+        if fmt == "csv":
+            _read_csv(path, text, v)
+        else:
+            _read_json(path, text, v)
+        return v.rows(path)
+
+
+def _format_of(path: Path) -> Format:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix == ".json":
+        return "json"
+    raise _file_error(
+        path,
+        0,
+        f"the file has an unknown extension '{path.suffix}'",
+        "name it .csv or .json, or pass the format",
+    )
+
+
+def validate_obligations(
+    items: Iterable[Mapping[str, object]],
+    *,
+    payer: str,
+    major_units: bool = False,
+    minor_units: Mapping[str, int] | None = None,
+    known_currencies: Collection[str] | None = None,
+    known_participants: Collection[str] | None = None,
+    participant_kinds: Mapping[str, ParticipantKind] | None = None,
+) -> list[ObligationRow]:
+    """The typed API for bank systems: validate mappings with the file's keys (``ObligationItem``).
+
+    Same rules as ``load_obligations``; errors carry ``item`` (1-based) and ``line == 0``. Amounts are
+    ``int`` minor units, or with ``major_units`` also ``Decimal``/decimal strings; ``float`` is refused.
+    """
+    v = _Validator(
+        payer=payer,
+        major_units=major_units,
+        minor_units=minor_units,
+        known_currencies=known_currencies,
+        known_participants=known_participants,
+        participant_kinds=participant_kinds,
+    )
+    with _gc_paused():
+        for index, item in enumerate(items, 1):
+            if isinstance(item, Mapping):
+                v.item(0, index, item)
+            else:
+                v.add(
+                    RowError(
+                        0,
+                        _ROW,
+                        _show(item),
+                        "the item is not a mapping",
+                        "give a dict with the obligation's keys",
+                        index,
+                    )
+                )
+        return v.rows(None)

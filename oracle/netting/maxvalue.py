@@ -1,0 +1,792 @@
+"""``max-value`` gridlock resolution: settle as much value as possible, queue order aside.
+
+The problem (per currency): choose a subset ``S`` of obligations maximising ``Σ amount`` subject to
+every participant staying within liquidity (:mod:`oracle.netting.problem`). It is NP-hard (it
+contains subset-sum), so the engine combines exact reductions, exact search where it is cheap, and
+deterministic heuristics, all driven by *work budgets* (counts of search nodes and moves, never
+time), so every committee member computes the same result.
+
+Pipeline for one currency
+-------------------------
+1. **Reductions** (exact, they never lose the optimum). A participant is *safe* when even paying
+   every obligation it could still pay, and receiving only what is already certain, it stays within
+   liquidity; settling a safe participant's outgoing obligation can then never hurt anybody (its
+   payee only gains), so it is fixed *settled*. An obligation larger than the most its payer could
+   ever have available is fixed *deferred*. Both rules feed each other through a work list until
+   nothing changes. (A participant beyond its cap — negative available — is never safe, and nothing
+   paying *to* it is fixed settled, because taking part obliges it to get back within its cap.)
+2. **Decomposition**. The remaining free obligations split into independent components: obligations
+   are linked through the participants whose constraint can still bind (safe ones do not link).
+3. **Per component**, starting from ``fifo`` (the ``fifo`` set plus the fixed-settled obligations
+   is feasible for every component, so the result is never below ``fifo``):
+
+   * *constructions*: (a) the ``fifo`` set; (b) *repair from full settlement*: settle everything,
+     then, while some participant is short, defer one of its outgoing obligations — preferring ones
+     whose payee can absorb the loss without becoming short, the smallest such obligation that
+     covers the whole deficit, else the largest one below it — with short payees queued in turn;
+   * each construction is improved by *greedy addition* (settle deferred obligations that fit,
+     largest first, re-examining a participant whenever its balance rises) and *exchanges* (defer a
+     settled obligation of a participant to make room for a larger deferred one of the same payer,
+     when the first payee can absorb the loss);
+   * components of at most :data:`EXACT_ITEMS` obligations are then solved **exactly** by
+     :func:`oracle.netting.search.branch_and_bound` (deficit bound; the heuristic value as the
+     incumbent); larger ones get **large-neighbourhood search**: for each participant with deferred
+     obligations, in a fixed order, a neighbourhood of at most :data:`NEIGHBOURHOOD` obligations
+     around it (its smallest deferred outgoing and incoming obligations, its smallest settled
+     outgoing ones, the next deferred obligations of its payees, the smallest settled outgoing
+     obligations of its payers) is re-optimised exactly with everything else fixed, repeated while
+     it improves and the budget lasts.
+4. The assembled result is re-checked against the liquidity rule and against the ``fifo`` value; if
+   either check failed (a bug), the ``fifo`` set is returned and an error logged.
+
+Determinism: only lists and insertion-ordered dicts are iterated; every order is by amount with the
+canonical position (:mod:`oracle.netting.problem`) as the tie-break, or by participant id; budgets
+count work. The canonical order makes the result independent of how different payers' rows are
+interleaved in the input.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from bisect import bisect_left, bisect_right
+from collections import deque
+
+from oracle.netting.problem import CurrencyProblem, is_feasible
+from oracle.netting.search import Budget, Instance, branch_and_bound
+
+__all__ = [
+    "EXACT_ITEMS",
+    "MAX_VALUE_BUDGET",
+    "NEIGHBOURHOOD",
+    "max_value_settled",
+    "solve_instance",
+]
+
+log = logging.getLogger(__name__)
+
+EXACT_ITEMS = 30
+"""Components with at most this many free obligations are searched exactly (within budget)."""
+
+MAX_VALUE_BUDGET = 400_000
+"""Work units (search nodes plus local-search steps) per currency."""
+
+EXACT_COMPONENT_BUDGET = 400_000
+"""At most this many search nodes for the exact search of one small component."""
+
+NEIGHBOURHOOD = 22
+"""Obligations re-optimised together in one large-neighbourhood step."""
+
+LNS_STEP_BUDGET = 6_000
+"""Search nodes per large-neighbourhood step."""
+
+EJECTION_PASSES = 6
+"""Passes of insertion and deletion moves (:func:`_ejections`)."""
+
+RR_PATIENCE = 3_000
+"""Ruin-and-recreate steps in a row without improvement before giving up."""
+"""Search nodes per large-neighbourhood step."""
+
+_FREE, _ONE, _ZERO = 0, 1, 2
+_SCAN = 8  # candidates examined per choice in greedy moves
+_RUIN_ITEMS = 6  # deferred obligations settled per participant in a ruin step
+_SEED = 0x5E771E  # fixed PRNG seed (plus the instance size): same sequence on every member
+
+
+def max_value_settled(problem: CurrencyProblem, fifo: list[bool], budget: Budget | None = None) -> list[bool]:
+    """Per canonical position, whether the obligation settles under ``max-value``."""
+    if budget is None:
+        budget = Budget(MAX_VALUE_BUDGET)
+    n = problem.size
+    payer = problem.payer
+    payee = problem.payee
+    amount = problem.amount
+    avail = problem.avail
+    m = len(problem.names)
+
+    fix, safe = _reduce(problem)
+
+    # Residual liquidity after the fixed-settled obligations.
+    residual = list(avail)
+    for k in range(n):
+        if fix[k] == _ONE:
+            residual[payer[k]] -= amount[k]
+            residual[payee[k]] += amount[k]
+
+    # Components over participants whose constraint can bind.
+    parent = list(range(m))
+
+    def find(p: int) -> int:
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    free = [k for k in range(n) if fix[k] == _FREE]
+    for k in free:
+        u = payer[k]
+        v = payee[k]
+        if not safe[u] and not safe[v]:
+            ru = find(u)
+            rv = find(v)
+            if ru != rv:
+                if ru < rv:
+                    parent[rv] = ru
+                else:
+                    parent[ru] = rv
+    components: dict[int, list[int]] = {}
+    for k in free:
+        u = payer[k]
+        root = find(u) if not safe[u] else find(payee[k])
+        members = components.get(root)
+        if members is None:
+            components[root] = [k]
+        else:
+            members.append(k)
+
+    result = [fix[k] == _ONE for k in range(n)]
+    # Components in order of their first canonical position (dict insertion order).
+    remaining_items = len(free)
+    for items in components.values():
+        local: dict[int, int] = {}
+        for k in items:
+            for p in (payer[k], payee[k]):
+                if p not in local:
+                    local[p] = len(local)
+        sub_avail = [0] * len(local)
+        for p, lp in local.items():
+            sub_avail[lp] = residual[p]
+        for k in items:
+            u = payer[k]
+            if safe[u]:  # its constraint never binds: make it slack in the sub-instance
+                sub_avail[local[u]] += amount[k]
+        inst = Instance(
+            avail=sub_avail,
+            u=[local[payer[k]] for k in items],
+            v=[local[payee[k]] for k in items],
+            a=[amount[k] for k in items],
+        )
+        start = [fifo[k] for k in items]
+        share = budget.remaining * len(items) // max(remaining_items, 1)
+        remaining_items -= len(items)
+        sub_budget = Budget(share)
+        chosen = solve_instance(inst, start, sub_budget)
+        budget.remaining -= share - sub_budget.remaining
+        for k, on in zip(items, chosen, strict=True):
+            result[k] = on
+
+    fifo_value = sum(a for a, on in zip(amount, fifo, strict=True) if on)
+    value = sum(a for a, on in zip(amount, result, strict=True) if on)
+    if value < fifo_value or not is_feasible(avail, payer, payee, amount, result):
+        log.error(
+            "max-value result for %s failed its checks (value %d, fifo %d); using fifo",
+            problem.currency,
+            value,
+            fifo_value,
+        )
+        return list(fifo)
+    return result
+
+
+def _reduce(problem: CurrencyProblem) -> tuple[list[int], list[bool]]:
+    """Exact reductions: fix obligations settled (safe payer) or deferred (can never fit)."""
+    n = problem.size
+    payer = problem.payer
+    payee = problem.payee
+    amount = problem.amount
+    avail = problem.avail
+    start = problem.start
+    end = problem.end
+    m = len(problem.names)
+
+    fix = [_FREE] * n
+    incoming: list[list[int]] = [[] for _ in range(m)]
+    in_max = [0] * m  # incoming not fixed deferred
+    in_min = [0] * m  # incoming fixed settled
+    out_max = [0] * m
+    out_min = [0] * m
+    for k in range(n):
+        incoming[payee[k]].append(k)
+        in_max[payee[k]] += amount[k]
+        out_max[payer[k]] += amount[k]
+    by_size = [sorted(range(start[p], end[p]), key=lambda k: (-amount[k], k)) for p in range(m)]
+    pointer = [0] * m
+    safe = [False] * m
+    queued = [True] * m
+    work = deque(range(m))
+
+    def push(q: int) -> None:
+        if not queued[q]:
+            queued[q] = True
+            work.append(q)
+
+    def defer(k: int) -> None:
+        fix[k] = _ZERO
+        a = amount[k]
+        out_max[payer[k]] -= a
+        in_max[payee[k]] -= a
+        push(payer[k])
+        push(payee[k])
+
+    while work:
+        p = work.popleft()
+        queued[p] = False
+        if safe[p]:
+            continue
+        lp = avail[p]
+        if lp >= 0 and lp + in_min[p] - out_max[p] >= 0:
+            safe[p] = True
+            for k in range(start[p], end[p]):
+                q = payee[k]
+                if fix[k] == _FREE and avail[q] >= 0:
+                    fix[k] = _ONE
+                    out_min[p] += amount[k]
+                    in_min[q] += amount[k]
+                    push(q)
+            continue
+        if lp < 0 and lp + in_max[p] - out_min[p] < 0:
+            # Can never get back within its cap: it must stay out of the cycle entirely.
+            for k in range(start[p], end[p]):
+                if fix[k] == _FREE:
+                    defer(k)
+            for k in incoming[p]:
+                if fix[k] == _FREE:
+                    defer(k)
+            continue
+        cap = lp + in_max[p] - out_min[p]
+        order = by_size[p]
+        i = pointer[p]
+        while i < len(order):
+            k = order[i]
+            if fix[k] != _FREE:
+                i += 1
+                continue
+            if amount[k] > cap:
+                defer(k)
+                i += 1
+                continue
+            break
+        pointer[p] = i
+    return fix, safe
+
+
+# --------------------------------------------------------------------------------------------
+# One instance (a component): constructions, local search, exact search or LNS.
+
+
+def solve_instance(inst: Instance, start: list[bool], budget: Budget) -> list[bool]:
+    """Best solution found for ``inst``, never worse than the feasible ``start``."""
+    n = len(inst.a)
+    if n == 0:
+        return []
+    order = sorted(range(n), key=lambda i: (inst.a[i], i))
+    from_fifo = _Local(inst, start, order)
+    from_fifo.greedy(list(range(len(inst.avail))), budget)
+    from_full = _Local(inst, [True] * n, order)
+    from_full.repair(list(range(len(inst.avail))), budget)
+    from_full.greedy(list(range(len(inst.avail))), budget)
+    candidates = [from_fifo, from_full]
+    for loc in candidates:
+        while budget.remaining > 0 and loc.exchange(budget):
+            pass
+    if n > EXACT_ITEMS:
+        for k, loc in enumerate(candidates):
+            share = Budget(budget.remaining // (4 - k))
+            given = share.remaining
+            _ejections(loc, order, share, EJECTION_PASSES)
+            budget.remaining -= given - share.remaining
+    best = candidates[0]
+    for loc in candidates[1:]:
+        if loc.value > best.value:
+            best = loc
+    if n <= EXACT_ITEMS:
+        search_budget = Budget(min(budget.remaining, EXACT_COMPONENT_BUDGET))
+        given = search_budget.remaining
+        found, _ = branch_and_bound(inst, best.value, search_budget)
+        budget.remaining -= given - search_budget.remaining
+        return found if found is not None else best.x
+    share = Budget(budget.remaining // 2)
+    given = share.remaining
+    _ruin_recreate(best, inst, share, RR_PATIENCE)
+    budget.remaining -= given - share.remaining
+    _lns(best, inst, budget)
+    return best.x
+
+
+class _Local:
+    """A feasible solution with per-participant sorted lists for fast local moves."""
+
+    __slots__ = (
+        "a",
+        "avail",
+        "bal",
+        "in_all",
+        "in_def",
+        "inv",
+        "journal",
+        "n",
+        "ops",
+        "out_def",
+        "out_on",
+        "u",
+        "v",
+        "value",
+        "x",
+    )
+
+    def __init__(self, inst: Instance, x: list[bool], order: list[int]) -> None:
+        self.avail = inst.avail
+        self.u = inst.u
+        self.v = inst.v
+        self.a = inst.a
+        self.n = len(inst.a)
+        self.x = list(x)
+        m = len(inst.avail)
+        self.bal = list(inst.avail)
+        self.inv = [0] * m
+        self.out_on: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+        self.out_def: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+        self.in_def: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+        self.in_all: list[list[int]] = [[] for _ in range(m)]
+        self.journal: list[int] | None = None
+        self.ops = 0
+        for i in range(self.n):
+            self.in_all[self.v[i]].append(i)
+        value = 0
+        for i in order:  # ascending (amount, index): the per-participant lists come out sorted
+            u = self.u[i]
+            v = self.v[i]
+            a = self.a[i]
+            if self.x[i]:
+                self.bal[u] -= a
+                self.bal[v] += a
+                self.inv[u] += 1
+                self.inv[v] += 1
+                self.out_on[u].append((a, i))
+                value += a
+            else:
+                self.out_def[u].append((a, i))
+                self.in_def[v].append((a, i))
+        self.value = value
+
+    def payee_accepts(self, i: int) -> bool:
+        v = self.v[i]
+        return self.avail[v] >= 0 or self.bal[v] + self.a[i] >= 0
+
+    def payee_absorbs(self, i: int) -> bool:
+        """Deferring settled item ``i`` keeps its payee within liquidity."""
+        v = self.v[i]
+        return self.bal[v] - self.a[i] >= 0 or (self.inv[v] == 1 and self.avail[v] < 0)
+
+    def settle(self, i: int) -> None:
+        u = self.u[i]
+        v = self.v[i]
+        a = self.a[i]
+        key = (a, i)
+        if self.journal is not None:
+            self.journal.append(i)
+        self.ops += 1
+        self.x[i] = True
+        self.bal[u] -= a
+        self.bal[v] += a
+        self.inv[u] += 1
+        self.inv[v] += 1
+        _remove(self.out_def[u], key)
+        _remove(self.in_def[v], key)
+        _insert(self.out_on[u], key)
+        self.value += a
+
+    def defer(self, i: int) -> None:
+        u = self.u[i]
+        v = self.v[i]
+        a = self.a[i]
+        key = (a, i)
+        if self.journal is not None:
+            self.journal.append(i)
+        self.ops += 1
+        self.x[i] = False
+        self.bal[u] += a
+        self.bal[v] -= a
+        self.inv[u] -= 1
+        self.inv[v] -= 1
+        _remove(self.out_on[u], key)
+        _insert(self.out_def[u], key)
+        _insert(self.in_def[v], key)
+        self.value -= a
+
+    def short(self, p: int) -> bool:
+        return self.bal[p] < 0 and self.inv[p] > 0
+
+    def begin(self) -> None:
+        """Start recording changes (for :meth:`rollback`)."""
+        self.journal = []
+
+    def commit(self) -> None:
+        self.journal = None
+
+    def rollback(self) -> None:
+        """Undo every change since :meth:`begin`."""
+        journal = self.journal
+        assert journal is not None
+        self.journal = None
+        for i in reversed(journal):
+            if self.x[i]:
+                self.defer(i)
+            else:
+                self.settle(i)
+
+    def repair(self, seeds: list[int], budget: Budget, protected: set[int] | None = None) -> list[int]:
+        """Defer obligations of short participants until everyone fits; returns the payers touched.
+
+        For a short participant: the smallest settled outgoing obligation covering its deficit whose
+        payee can absorb the loss, else the largest absorbable one below the deficit, else the
+        smallest covering one, else its largest (the payee is then queued in turn). Obligations in
+        ``protected`` (membership tests only) are deferred only when nothing else is left.
+        """
+        m = len(self.bal)
+        queued = [False] * m
+        work: deque[int] = deque()
+        for p in seeds:
+            if not queued[p] and self.short(p):
+                queued[p] = True
+                work.append(p)
+        touched: list[int] = []
+        keep: set[int] = protected if protected is not None else set()
+        while work:
+            p = work.popleft()
+            queued[p] = False
+            while self.short(p):
+                budget.take(min(1, budget.remaining))
+                if not self.out_on[p]:
+                    for i in self.in_all[p]:
+                        if self.x[i]:
+                            self.defer(i)
+                            touched.append(self.u[i])
+                    break
+                i = self._pick(p, -self.bal[p], keep)
+                self.defer(i)
+                touched.append(p)
+                q = self.v[i]
+                if not queued[q] and self.short(q):
+                    queued[q] = True
+                    work.append(q)
+        return touched
+
+    def _pick(self, p: int, d: int, keep: set[int]) -> int:
+        lst = self.out_on[p]
+        size = len(lst)
+        pos = bisect_left(lst, (d, -1))
+        seen = 0
+        for j in range(pos, size):
+            i = lst[j][1]
+            if i in keep:
+                continue
+            if self.payee_absorbs(i):
+                return i
+            seen += 1
+            if seen >= _SCAN:
+                break
+        seen = 0
+        for j in range(pos - 1, -1, -1):
+            i = lst[j][1]
+            if i in keep:
+                continue
+            if self.payee_absorbs(i):
+                return i
+            seen += 1
+            if seen >= _SCAN:
+                break
+        for j in range(pos, size):
+            if lst[j][1] not in keep:
+                return lst[j][1]
+        for j in range(pos - 1, -1, -1):
+            if lst[j][1] not in keep:
+                return lst[j][1]
+        return lst[pos if pos < size else size - 1][1]
+
+    def greedy(self, seeds: list[int], budget: Budget, banned: set[int] | None = None) -> None:
+        """Settle deferred items that fit, largest first, until nothing more fits (except ``banned``)."""
+        m = len(self.bal)
+        queued = [False] * m
+        work: deque[int] = deque()
+        for p in seeds:
+            if not queued[p]:
+                queued[p] = True
+                work.append(p)
+        bal = self.bal
+        while work:
+            p = work.popleft()
+            queued[p] = False
+            lst = self.out_def[p]
+            while lst and budget.take():
+                hi = bisect_right(lst, (bal[p], self.n))
+                chosen = -1
+                for j in range(hi - 1, max(hi - 1 - _SCAN, -1), -1):
+                    i = lst[j][1]
+                    if self.payee_accepts(i) and (banned is None or i not in banned):
+                        chosen = i
+                        break
+                if chosen < 0:
+                    break
+                self.settle(chosen)
+                q = self.v[chosen]
+                if not queued[q]:
+                    queued[q] = True
+                    work.append(q)
+
+    def exchange(self, budget: Budget) -> bool:
+        """One pass of exchanges: defer settled ``j`` of ``p`` to settle larger deferred ``i`` of ``p``."""
+        improved = False
+        bal = self.bal
+        for p in range(len(bal)):
+            tries = 0
+            while self.out_def[p] and tries < _SCAN and budget.take():
+                tries += 1
+                lst = self.out_def[p]
+                hi = bisect_right(lst, (bal[p], self.n))
+                # everything at or above hi does not fit as it is: try the smallest of those.
+                done = False
+                for jd in range(hi, min(hi + _SCAN, len(lst))):
+                    a_i, i = lst[jd]
+                    if not self.payee_accepts(i):
+                        continue
+                    need = a_i - bal[p]
+                    on = self.out_on[p]
+                    lo = bisect_left(on, (need, -1))
+                    for jo in range(lo, min(lo + _SCAN, len(on))):
+                        a_j, j = on[jo]
+                        if a_j >= a_i:
+                            break
+                        if self.v[j] == self.v[i] or not self.payee_absorbs(j):
+                            continue
+                        self.defer(j)
+                        self.settle(i)
+                        self.greedy([self.v[i], p], budget)
+                        done = True
+                        break
+                    if done:
+                        break
+                if not done:
+                    break
+                improved = True
+        return improved
+
+
+def _remove(lst: list[tuple[int, int]], key: tuple[int, int]) -> None:
+    j = bisect_left(lst, key)
+    del lst[j]
+
+
+def _insert(lst: list[tuple[int, int]], key: tuple[int, int]) -> None:
+    lst.insert(bisect_left(lst, key), key)
+
+
+def _ejections(loc: _Local, order: list[int], budget: Budget, passes: int) -> None:
+    """Ejection-chain local search: insertions and deletions with cascading repair.
+
+    * *Insertion* of a deferred obligation ``i`` (largest first): settle it, let its payee spend
+      the receipt (:meth:`_Local.greedy`), make room at its payer by deferring other obligations
+      (:meth:`_Local.repair`, with ``i`` protected), refill; keep if the value rose.
+    * *Deletion* of a settled obligation ``j`` of a payer that has deferred obligations (smallest
+      first): defer it, repair its payee if that became short, and refill from the payer with ``j``
+      banned; keep if the value rose.
+
+    Passes alternate until one improves nothing (at most ``passes``).
+    """
+    a_of = loc.a
+    u_of = loc.u
+    v_of = loc.v
+    x = loc.x
+    for _ in range(passes):
+        improved = False
+        pending = [i for i in reversed(order) if not x[i]]
+        budget.take(min(len(pending) // 16, budget.remaining))
+        for i in pending:
+            if x[i]:
+                continue
+            if not budget.take():
+                break
+            if loc.x[i] or not loc.payee_accepts(i):
+                continue
+            before = loc.value
+            u = u_of[i]
+            v = v_of[i]
+            ops = loc.ops
+            loc.begin()
+            loc.settle(i)
+            loc.greedy([v], budget)
+            touched = loc.repair([u, v], budget, {i})
+            touched.append(v)
+            loc.greedy(touched, budget)
+            if loc.value > before:
+                loc.commit()
+                improved = True
+            else:
+                loc.rollback()
+            budget.take(min(loc.ops - ops, budget.remaining))
+        out_def = loc.out_def
+        bal = loc.bal
+        candidates = [j for j in order if x[j] and out_def[u_of[j]]]
+        budget.take(min(len(candidates) // 16, budget.remaining))
+        for j in candidates:
+            if not x[j]:
+                continue
+            p = u_of[j]
+            if not out_def[p] or out_def[p][0][0] > bal[p] + a_of[j]:
+                continue
+            if not budget.take():
+                break
+            before = loc.value
+            q = v_of[j]
+            ops = loc.ops
+            loc.begin()
+            loc.defer(j)
+            touched = loc.repair([q], budget)
+            touched.append(p)
+            loc.greedy(touched, budget, {j})
+            if loc.value > before:
+                loc.commit()
+                improved = True
+            else:
+                loc.rollback()
+            budget.take(min(loc.ops - ops, budget.remaining))
+        if not improved or budget.remaining <= 0:
+            break
+
+
+def _ruin_recreate(loc: _Local, inst: Instance, budget: Budget, patience: int) -> None:
+    """Ruin and recreate: settle some deferred obligations around a participant, repair, refill.
+
+    A step picks a participant and up to three of its counterparties (from a PRNG with a fixed
+    seed, so the sequence is a function of the instance), settles up to :data:`_RUIN_ITEMS` of
+    each one's deferred outgoing obligations regardless of liquidity, repairs the shortfalls
+    (:meth:`_Local.repair`) and refills (:meth:`_Local.greedy`). The step is kept if the value did
+    not drop, else rolled back. Stops after ``patience`` steps in a row without improvement.
+    """
+    m = len(inst.avail)
+    rng = random.Random(_SEED + len(inst.a))
+    neighbours: list[list[int]] = []
+    seen: list[dict[int, None]] = [{} for _ in range(m)]
+    for u, v in zip(inst.u, inst.v, strict=True):
+        seen[u][v] = None
+        seen[v][u] = None
+    neighbours = [list(d) for d in seen]
+    candidates = [p for p in range(m) if loc.out_def[p] or loc.out_on[p]]
+    if not candidates:
+        return
+    fails = 0
+    while budget.remaining > 0 and fails < patience:
+        p = candidates[rng.randrange(len(candidates))]
+        nb = neighbours[p]
+        region = [p, *rng.sample(nb, min(rng.randint(0, 3), len(nb)))]
+        before = loc.value
+        loc.begin()
+        seeds: list[int] = []
+        for r in region:
+            pending = loc.out_def[r]
+            if not pending:
+                continue
+            picks = list(pending) if len(pending) <= _RUIN_ITEMS else rng.sample(pending, _RUIN_ITEMS)
+            budget.take(min(len(picks), budget.remaining))
+            for _, i in picks:
+                loc.settle(i)
+                seeds.append(r)
+                seeds.append(inst.v[i])
+        if not seeds:
+            loc.commit()
+            fails += 1
+            continue
+        touched = loc.repair(seeds, budget, {i for _, i in picks})
+        touched.extend(seeds)
+        loc.greedy(touched, budget)
+        if loc.value > before:
+            loc.commit()
+            fails = 0
+        elif loc.value == before:
+            loc.commit()
+            fails += 1
+        else:
+            loc.rollback()
+            fails += 1
+
+
+def _lns(loc: _Local, inst: Instance, budget: Budget) -> None:
+    """Large-neighbourhood search: re-optimise small neighbourhoods exactly while it pays."""
+    m = len(inst.avail)
+    avail = inst.avail
+    u_of = inst.u
+    v_of = inst.v
+    a_of = inst.a
+    rounds = 0
+    while budget.remaining > 0:
+        rounds += 1
+        improved = False
+        focus = [p for p in range(m) if loc.out_def[p] or loc.in_def[p]]
+        for p in focus:
+            if budget.remaining <= 0:
+                break
+            items: dict[int, None] = {}
+
+            def take(pairs: list[tuple[int, int]], count: int, _items: dict[int, None] = items) -> list[int]:
+                got: list[int] = []
+                for _, i in pairs[:count]:
+                    if avail[u_of[i]] < 0 or avail[v_of[i]] < 0:
+                        continue
+                    if i not in _items:
+                        _items[i] = None
+                    got.append(i)
+                return got
+
+            out_d = take(loc.out_def[p], 6)
+            in_d = take(loc.in_def[p], 5)
+            take(loc.out_on[p], 4)
+            for i in out_d[:3]:
+                take(loc.out_def[v_of[i]], 2)
+            for i in in_d[:3]:
+                take(loc.out_on[u_of[i]], 2)
+            if len(items) < 2:
+                continue
+            chosen = list(items)[:NEIGHBOURHOOD]
+            local: dict[int, int] = {}
+            for i in chosen:
+                for w in (u_of[i], v_of[i]):
+                    if w not in local:
+                        local[w] = len(local)
+            sub_avail = [0] * len(local)
+            for w, lw in local.items():
+                sub_avail[lw] = loc.bal[w]
+            current = 0
+            for i in chosen:
+                if loc.x[i]:
+                    current += a_of[i]
+                    sub_avail[local[u_of[i]]] += a_of[i]
+                    sub_avail[local[v_of[i]]] -= a_of[i]
+            sub = Instance(
+                avail=sub_avail,
+                u=[local[u_of[i]] for i in chosen],
+                v=[local[v_of[i]] for i in chosen],
+                a=[a_of[i] for i in chosen],
+                always=[True] * len(local),
+            )
+            step = Budget(min(LNS_STEP_BUDGET, budget.remaining))
+            given = step.remaining
+            found, _ = branch_and_bound(sub, current, step)
+            budget.remaining -= given - step.remaining
+            if found is None:
+                continue
+            touched: list[int] = []
+            for i, on in zip(chosen, found, strict=True):
+                if on and not loc.x[i]:
+                    pass
+                elif not on and loc.x[i]:
+                    loc.defer(i)
+                    touched.append(v_of[i])
+            for i, on in zip(chosen, found, strict=True):
+                if on and not loc.x[i]:
+                    loc.settle(i)
+                    touched.append(v_of[i])
+            touched.extend(local)
+            loc.greedy(touched, budget)
+            improved = True
+        if not improved:
+            break

@@ -1,0 +1,927 @@
+"""OpenZeppelin ``StandardMerkleTree`` (``@openzeppelin/merkle-tree`` 1.0.x) in Python.
+
+Semantics follow ``node_modules/@openzeppelin/merkle-tree/dist/{standard,merkletree,core,hashes}.js``
+exactly, so that a tree built here and one built by the JS library from the same values have the
+same root, proofs and JSON dump, and each loads the other's dump:
+
+* leaf hash  = ``keccak256(keccak256(abi.encode(leafEncoding, value)))``;
+* node hash  = ``keccak256(min(a, b) ‖ max(a, b))`` (sorted pair, as ``MerkleProof.sol`` expects);
+* leaves are sorted ascending by hash (a *stable* sort, so duplicate values keep their input order)
+  unless ``sort_leaves=False``;
+* the tree is an array of ``2n - 1`` nodes in heap layout (children of ``i`` at ``2i + 1`` and
+  ``2i + 2``), the root at index 0 and the sorted leaves at the end in *reverse* order
+  (leaf ``k`` of the sorted list at index ``2n - 2 - k``);
+* the dump is ``{"format": "standard-v1", "leafEncoding": [...], "tree": ["0x…", …],
+  "values": [{"value": [...], "treeIndex": i}, …]}`` with the values in input order and every node
+  as lowercase ``0x`` hex (the JS loader compares hex strings, so case matters there).
+
+Empty trees: the JS library throws on zero leaves, and so does :meth:`StandardMerkleTree.of`
+(:class:`EmptyTreeError`). The project's convention for an empty *set* is the root
+:data:`ZERO_ROOT` (``bytes32(0)``), which the contracts read as "no obligations" (see
+``ClearingResults._checkRoot`` and ``verifyObligation``); :func:`root_from_leaf_hashes` returns
+it for an empty list. No proof exists for an empty set, and no dump either: the JS loader
+rejects a tree with no nodes, so an empty tree is never dumped.
+
+Value formats accepted for hashing are those of ``@metamask/abi-utils`` (what the JS library
+encodes with): integers as ``int``, decimal strings or ``0x`` hex strings; addresses, ``bytesN``
+and ``bytes`` as ``0x`` hex strings (any case, odd length allowed, no checksum check) or ``bytes``;
+``bool`` as ``bool`` or ``"true"``/``"false"``. Dumps write integers as decimal strings and bytes
+as ``0x`` hex, and keep strings as given.
+
+The hot loops (the ``*_from_leaf_hashes`` functions) call the pysha3 constructor directly rather
+than :func:`ledger.hashing.keccak256`: a Python call frame per hash is a measurable share of
+the 1M-obligation budget. Both are the same Keccak-256 (a test checks it).
+
+Parallelism: ``workers > 1`` forks helper processes (POSIX ``fork``, copy-on-write, so nothing is
+pickled but the 32-byte results). Only do that from a process whose other threads hold no locks
+the children could need; the children run nothing but hashing and exit with ``os._exit``. Where
+``fork`` is unavailable the work runs serially.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any, Generic, TypeVar, cast
+
+import sha3
+from eth_abi.abi import encode as abi_encode
+from eth_abi.grammar import ABIType, BasicType, TupleType, parse
+from eth_abi.grammar import normalize as _untyped_normalize
+
+from ledger.hashing import keccak256
+
+__all__ = [
+    "ZERO_ROOT",
+    "EmptyTreeError",
+    "LeafTree",
+    "MultiProof",
+    "StandardMerkleTree",
+    "build_from_leaf_hashes",
+    "build_from_sorted_leaf_hashes",
+    "fill_trees",
+    "fork_available",
+    "hex32",
+    "make_merkle_tree",
+    "process_multi_proof",
+    "process_proof",
+    "root_from_leaf_hashes",
+    "standard_leaf_hash",
+    "standard_node_hash",
+    "verify_proof",
+]
+
+ZERO_ROOT: bytes = bytes(32)
+"""Root of an empty set, by project convention (``bytes32(0)``); OpenZeppelin has none."""
+
+_T = TypeVar("_T")
+_keccak = sha3.keccak_256
+_normalize_type = cast(Callable[[str], str], _untyped_normalize)
+_HEX_RE = re.compile(r"0x[0-9a-fA-F]+\Z")
+_HEX32_RE = re.compile(r"0x[0-9a-fA-F]{64}\Z")
+_DEC_RE = re.compile(r"[+-]?[0-9]+\Z")
+
+# Below this many leaves a fork costs more than it saves.
+_PARALLEL_MIN_LEAVES = 1 << 15
+
+
+class EmptyTreeError(ValueError):
+    """A Merkle tree needs at least one leaf (the JS library's "Expected non-zero number of leaves")."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Hex helpers
+
+
+def hex32(node: bytes) -> str:
+    """A 32-byte node as lowercase ``0x`` hex, the form the JS library stores and compares."""
+    return "0x" + node.hex()
+
+
+def _node_bytes(node: str | bytes) -> bytes:
+    """A proof element or root given as bytes or ``0x`` hex, checked to be 32 bytes."""
+    if isinstance(node, bytes | bytearray | memoryview):
+        raw = bytes(node)
+    elif isinstance(node, str) and _HEX32_RE.match(node):
+        raw = bytes.fromhex(node[2:])
+    else:
+        raise ValueError(f"Merkle tree nodes must be 32 bytes, got {node!r}")
+    if len(raw) != 32:
+        raise ValueError(f"Merkle tree nodes must be 32 bytes, got {len(raw)}")
+    return raw
+
+
+# --------------------------------------------------------------------------------------------------
+# ABI encoding of leaf values (the subset @metamask/abi-utils accepts, minus nothing we know of)
+
+
+def _hex_to_bytes(value: str) -> bytes:
+    """``@metamask/utils`` ``createBytes`` on a string: ``0x`` prefix required, odd length padded."""
+    if value.lower() == "0x":
+        return b""
+    if not _HEX_RE.match(value):
+        raise ValueError(f"Expected a 0x-prefixed hex string, got {value!r}")
+    digits = value[2:]
+    if len(digits) % 2:
+        digits = "0" + digits
+    return bytes.fromhex(digits)
+
+
+def _to_bytes(value: Any) -> bytes:
+    if isinstance(value, str):
+        return _hex_to_bytes(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise TypeError(f"Expected bytes or a 0x-prefixed hex string, got {type(value).__name__}")
+
+
+def _to_int(value: Any) -> int:
+    """``@metamask/utils`` ``createBigInt``: ``int``, decimal string or ``0x``/``0o``/``0b`` string."""
+    if isinstance(value, bool):
+        raise TypeError("Expected an integer, got bool")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return 0  # JS: BigInt("") === 0n
+        prefix = text[:2].lower()
+        bases = {"0x": 16, "0o": 8, "0b": 2}
+        if prefix in bases:
+            digits = text[2:]
+            if digits and "_" not in digits and digits.strip() == digits:
+                try:
+                    return int(digits, bases[prefix])
+                except ValueError:
+                    pass
+        elif _DEC_RE.match(text):
+            return int(text, 10)
+    raise ValueError(f"Expected a number-like value, got {value!r}")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    raise ValueError(f"Expected a boolean or 'true'/'false', got {value!r}")
+
+
+def _type_str(t: ABIType) -> str:
+    return cast(str, cast(Any, t).to_type_str())
+
+
+def _normalize(t: ABIType, value: Any) -> Any:
+    """Convert a value in any accepted form into what ``eth_abi.encode`` takes for type ``t``."""
+    if t.is_array:
+        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+            raise TypeError(f"Expected an array for {_type_str(t)}, got {type(value).__name__}")
+        item = t.item_type
+        return [_normalize(item, v) for v in value]
+    if isinstance(t, TupleType):
+        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+            raise TypeError(f"Expected a tuple for {_type_str(t)}, got {type(value).__name__}")
+        if len(value) != len(t.components):
+            raise ValueError(f"Expected {len(t.components)} tuple components, got {len(value)}")
+        return tuple(_normalize(c, v) for c, v in zip(t.components, value, strict=True))
+    assert isinstance(t, BasicType)
+    base = t.base
+    if base in ("uint", "int"):
+        return _to_int(value)
+    if base == "address":
+        raw = _to_bytes(value)
+        if len(raw) > 20:
+            raise ValueError(f"Invalid address value: {len(raw)} bytes")
+        return raw.rjust(20, b"\0")
+    if base == "bool":
+        return _to_bool(value)
+    if base == "bytes":
+        return _to_bytes(value)
+    if base == "string":
+        if not isinstance(value, str):
+            raise TypeError(f"Expected a string, got {type(value).__name__}")
+        return value
+    raise ValueError(f"Unsupported ABI type {_type_str(t)!r}")
+
+
+def _static_word_encoder(t: BasicType) -> Callable[[Any], bytes] | None:
+    """A hand-rolled 32-byte encoder for a static elementary type (faster than eth_abi)."""
+    if t.is_array:
+        return None
+    base, sub = t.base, t.sub
+    if base == "uint" and isinstance(sub, int):
+        limit = 1 << sub
+
+        def enc_uint(value: Any) -> bytes:
+            n = _to_int(value)
+            if not 0 <= n < limit:
+                raise ValueError(f"Number {n} is out of range for type uint{sub}")
+            return n.to_bytes(32, "big")
+
+        return enc_uint
+    if base == "int" and isinstance(sub, int):
+        half = 1 << (sub - 1)
+
+        def enc_int(value: Any) -> bytes:
+            n = _to_int(value)
+            if not -half <= n < half:
+                raise ValueError(f"Number {n} is out of range for type int{sub}")
+            return n.to_bytes(32, "big", signed=True)
+
+        return enc_int
+    if base == "address":
+
+        def enc_address(value: Any) -> bytes:
+            raw = _to_bytes(value)
+            if len(raw) > 20:
+                raise ValueError(f"Invalid address value: {len(raw)} bytes")
+            return raw.rjust(32, b"\0")
+
+        return enc_address
+    if base == "bool":
+        return lambda value: (1 if _to_bool(value) else 0).to_bytes(32, "big")
+    if base == "bytes" and isinstance(sub, int):
+
+        def enc_fixed(value: Any) -> bytes:
+            raw = _to_bytes(value)
+            if len(raw) > sub:
+                raise ValueError(f"Expected a value of length {sub}, but received {len(raw)}")
+            return raw.ljust(32, b"\0")
+
+        return enc_fixed
+    return None
+
+
+class _LeafEncoder:
+    """``abi.encode(types, value)`` for one leaf encoding; static elementary types are hand-rolled."""
+
+    def __init__(self, leaf_encoding: Sequence[str]) -> None:
+        if isinstance(leaf_encoding, str):
+            raise TypeError("leaf_encoding must be a sequence of ABI type strings")
+        self.types: tuple[str, ...] = tuple(leaf_encoding)
+        self._parsed: list[ABIType] = [parse(_normalize_type(t)) for t in self.types]
+        for p in self._parsed:
+            cast(Any, p).validate()
+        words = [_static_word_encoder(p) if isinstance(p, BasicType) else None for p in self._parsed]
+        self._words: list[Callable[[Any], bytes]] | None = (
+            [w for w in words if w is not None] if all(w is not None for w in words) else None
+        )
+        self._abi_types = [_type_str(p) for p in self._parsed]
+
+    def encode(self, value: Any) -> bytes:
+        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+            raise TypeError(f"A leaf value must be a list of values, got {type(value).__name__}")
+        if len(value) != len(self.types):
+            raise ValueError(f"Leaf has {len(value)} values, leaf encoding has {len(self.types)} types")
+        if self._words is not None:
+            return b"".join([w(v) for w, v in zip(self._words, value, strict=True)])
+        args = [_normalize(p, v) for p, v in zip(self._parsed, value, strict=True)]
+        return abi_encode(self._abi_types, args)
+
+    def leaf_hash(self, value: Any) -> bytes:
+        return keccak256(keccak256(self.encode(value)))
+
+
+def standard_leaf_hash(leaf_encoding: Sequence[str], value: Sequence[Any]) -> bytes:
+    """``keccak256(keccak256(abi.encode(leaf_encoding, value)))``, the StandardMerkleTree leaf."""
+    return _LeafEncoder(leaf_encoding).leaf_hash(value)
+
+
+def standard_node_hash(a: bytes, b: bytes) -> bytes:
+    """Hash of two sibling nodes, sorted (``MerkleProof._hashPair``)."""
+    return keccak256(a + b if a < b else b + a)
+
+
+def _to_json_value(value: Any) -> Any:
+    """A leaf value in the JSON form the JS library loads: ints as decimal strings, bytes as hex."""
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, Sequence):
+        return [_to_json_value(v) for v in value]
+    raise TypeError(f"Cannot represent {type(value).__name__} in a tree dump")
+
+
+# --------------------------------------------------------------------------------------------------
+# Tree construction (OpenZeppelin core.makeMerkleTree layout)
+
+
+def _fill_range(tree: list[bytes], hi: int) -> None:
+    """Compute internal nodes ``[0, hi)`` bottom-up, level chunk by level chunk.
+
+    Nodes ``[hi // 2, hi)`` have all their children at indices ``>= hi``, so each chunk is one
+    list comprehension over slices (no per-node index arithmetic in Python).
+    """
+    k = _keccak
+    while hi > 0:
+        lo = hi // 2
+        left = tree[2 * lo + 1 : 2 * hi : 2]
+        right = tree[2 * lo + 2 : 2 * hi + 1 : 2]
+        tree[lo:hi] = [k(a + b if a < b else b + a).digest() for a, b in zip(left, right, strict=True)]
+        hi = lo
+
+
+def _subtree_levels(root: int, n_internal: int) -> list[tuple[int, int]]:
+    """Index ranges of the internal nodes of the subtree at ``root``, top level first."""
+    levels: list[tuple[int, int]] = []
+    j = 0
+    while True:
+        a = ((root + 1) << j) - 1
+        if a >= n_internal:
+            return levels
+        levels.append((a, min(a + (1 << j), n_internal)))
+        j += 1
+
+
+def _fill_subtree(tree: list[bytes], levels: list[tuple[int, int]]) -> None:
+    k = _keccak
+    for a, b in reversed(levels):
+        left = tree[2 * a + 1 : 2 * b : 2]
+        right = tree[2 * a + 2 : 2 * b + 1 : 2]
+        tree[a:b] = [k(x + y if x < y else y + x).digest() for x, y in zip(left, right, strict=True)]
+
+
+def _leaf_tree(sorted_leaves: Sequence[bytes]) -> list[bytes]:
+    """The node array with the leaves in place (reversed at the end) and internal slots empty."""
+    tree: list[bytes] = [b""] * (len(sorted_leaves) - 1)
+    tree.extend(reversed(sorted_leaves))
+    return tree
+
+
+def make_merkle_tree(leaves: Sequence[bytes]) -> list[bytes]:
+    """``core.makeMerkleTree``: the node array for ``leaves`` *in the given order* (no sorting)."""
+    for leaf in leaves:
+        if len(leaf) != 32:
+            raise ValueError("Merkle tree nodes must be 32 bytes")
+    if not leaves:
+        raise EmptyTreeError("Expected non-zero number of leaves")
+    tree = _leaf_tree(leaves)
+    _fill_range(tree, len(leaves) - 1)
+    return tree
+
+
+# ---- optional fork parallelism -------------------------------------------------------------------
+
+
+def fork_available() -> bool:
+    """Whether ``workers > 1`` can actually fork here: POSIX ``fork`` exists, and this is not a
+    daemonic multiprocessing child (those may not have children)."""
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+
+
+def _child_main(func: Callable[[Any], bytes], task: Any, conn: Any) -> None:
+    try:
+        conn.send_bytes(func(task))
+    finally:
+        conn.close()
+
+
+class _Forked(Generic[_T]):
+    """Run ``func`` on each task in a forked child; the tasks and their data are inherited, not
+    pickled. The caller does its own share meanwhile, then collects with :meth:`results`."""
+
+    def __init__(self, func: Callable[[_T], bytes], tasks: Sequence[_T]) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self._children: list[tuple[Any, Any]] = []
+        try:
+            for task in tasks:
+                recv, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child_main, args=(func, task, send), daemon=True)
+                proc.start()
+                send.close()
+                self._children.append((proc, recv))
+        except BaseException:
+            self.close()
+            raise
+
+    def results(self) -> list[bytes]:
+        out = []
+        try:
+            for _proc, recv in self._children:
+                try:
+                    out.append(recv.recv_bytes())
+                except EOFError:
+                    raise RuntimeError("a Merkle worker process died without a result") from None
+            for proc, recv in self._children:
+                recv.close()
+                proc.join()
+            self._children = []
+        finally:
+            self.close()
+        return out
+
+    def close(self) -> None:
+        """Stop children that have not delivered (only on an error path) and reap them."""
+        for proc, recv in self._children:
+            recv.close()
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+        self._children = []
+
+
+def _split32(blob: bytes) -> list[bytes]:
+    return [blob[i : i + 32] for i in range(0, len(blob), 32)]
+
+
+def _internal_count(levels: list[tuple[int, int]]) -> int:
+    return sum(b - a for a, b in levels)
+
+
+def fill_trees(trees: Sequence[list[bytes]], *, workers: int = 1, full: bool = True) -> None:
+    """Compute the internal nodes of node arrays made by placing leaves (see :func:`make_merkle_tree`).
+
+    With ``workers > 1`` (and trees big enough to pay for a fork) the subtrees below a split depth
+    are spread over ``workers - 1`` forked children plus this process; the top levels are done
+    here. With ``full=False`` only what the roots need is brought back from the children, so
+    ``tree[0]`` is right but other internal nodes computed by children stay empty.
+    """
+    parallel = workers > 1 and fork_available()
+    big = [t for t in trees if (len(t) + 1) // 2 >= _PARALLEL_MIN_LEAVES] if parallel else []
+    for t in trees:
+        if not any(t is b for b in big):
+            _fill_range(t, (len(t) + 1) // 2 - 1)
+    if not big:
+        return
+
+    # Subtrees at a depth with a few per worker, balanced greedily by size (largest first).
+    depth = max(1, (4 * workers - 1).bit_length())
+    jobs: list[tuple[int, int, list[tuple[int, int]]]] = []  # (tree number, root, levels)
+    for ti, t in enumerate(big):
+        n_internal = (len(t) + 1) // 2 - 1
+        for root in range((1 << depth) - 1, (1 << (depth + 1)) - 1):
+            levels = _subtree_levels(root, n_internal)
+            if levels:
+                jobs.append((ti, root, levels))
+    jobs.sort(key=lambda job: -_internal_count(job[2]))
+    shares: list[list[tuple[int, int, list[tuple[int, int]]]]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for job in jobs:
+        w = loads.index(min(loads))
+        shares[w].append(job)
+        loads[w] += _internal_count(job[2])
+
+    def run(share: list[tuple[int, int, list[tuple[int, int]]]]) -> bytes:
+        parts: list[bytes] = []
+        for ti, root, levels in share:
+            t = big[ti]
+            _fill_subtree(t, levels)
+            if full:
+                parts.extend(b"".join(t[a:b]) for a, b in levels)
+            else:
+                parts.append(t[root])
+        return b"".join(parts)
+
+    forked = _Forked(run, shares[1:])
+    try:
+        for ti, _root, levels in shares[0]:
+            _fill_subtree(big[ti], levels)
+        blobs = forked.results()
+    finally:
+        forked.close()
+    for share, blob in zip(shares[1:], blobs, strict=True):
+        nodes = _split32(blob)
+        pos = 0
+        for ti, root, levels in share:
+            t = big[ti]
+            if full:
+                for a, b in levels:
+                    t[a:b] = nodes[pos : pos + b - a]
+                    pos += b - a
+            else:
+                t[root] = nodes[pos]
+                pos += 1
+    for t in big:
+        n_internal = (len(t) + 1) // 2 - 1
+        _fill_range(t, min((1 << depth) - 1, n_internal))
+
+
+@dataclass(frozen=True, slots=True)
+class LeafTree:
+    """A built tree at the hash level: ``nodes`` in OpenZeppelin layout, and for each input leaf
+    hash (in input order) the index of its node (``treeIndex`` in the JSON dump)."""
+
+    nodes: list[bytes]
+    tree_indices: list[int]
+
+    @property
+    def root(self) -> bytes:
+        return self.nodes[0]
+
+
+def build_from_sorted_leaf_hashes(
+    sorted_hashes: Sequence[bytes], *, workers: int = 1, full: bool = True
+) -> list[bytes]:
+    """Node array for leaf hashes already in tree order (ascending for a StandardMerkleTree)."""
+    if not sorted_hashes:
+        raise EmptyTreeError("Expected non-zero number of leaves")
+    tree = _leaf_tree(sorted_hashes)
+    fill_trees([tree], workers=workers, full=full)
+    return tree
+
+
+def build_from_leaf_hashes(
+    hashes: Sequence[bytes], *, sort_leaves: bool = True, workers: int = 1
+) -> LeafTree:
+    """``MerkleTreeImpl.prepare`` from precomputed leaf hashes: stable sort, build, tree indices."""
+    n = len(hashes)
+    if n == 0:
+        raise EmptyTreeError("Expected non-zero number of leaves")
+    for h in hashes:
+        if len(h) != 32:
+            raise ValueError("Merkle tree nodes must be 32 bytes")
+    order = sorted(range(n), key=hashes.__getitem__) if sort_leaves else range(n)
+    nodes = build_from_sorted_leaf_hashes([hashes[i] for i in order], workers=workers)
+    tree_indices = [0] * n
+    last = 2 * n - 2
+    for position, value_index in enumerate(order):
+        tree_indices[value_index] = last - position
+    return LeafTree(nodes, tree_indices)
+
+
+def root_from_leaf_hashes(hashes: Iterable[bytes], *, workers: int = 1) -> bytes:
+    """StandardMerkleTree root of the given leaf hashes; :data:`ZERO_ROOT` when there are none.
+
+    The fast path for roots only: no index bookkeeping, and with ``workers > 1`` children hand back
+    subtree roots only. Leaf hashes are not checked for length (32 bytes each is the caller's
+    contract; :func:`build_from_leaf_hashes` checks).
+    """
+    leaves = sorted(hashes)
+    if not leaves:
+        return ZERO_ROOT
+    return build_from_sorted_leaf_hashes(leaves, workers=workers, full=False)[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# Proofs (core.getProof / processProof / getMultiProof / processMultiProof)
+
+
+def _sibling(i: int) -> int:
+    return i - 1 if i % 2 == 0 else i + 1
+
+
+def _parent(i: int) -> int:
+    return (i - 1) // 2
+
+
+def _is_leaf_node(tree: Sequence[bytes], i: int) -> bool:
+    return 0 <= i < len(tree) and 2 * i + 1 >= len(tree)
+
+
+def _get_proof(tree: Sequence[bytes], index: int) -> list[bytes]:
+    if not _is_leaf_node(tree, index):
+        raise ValueError("Index is not a leaf")
+    proof = []
+    while index > 0:
+        proof.append(tree[_sibling(index)])
+        index = _parent(index)
+    return proof
+
+
+def process_proof(leaf: str | bytes, proof: Iterable[str | bytes]) -> bytes:
+    """The root implied by ``leaf`` (a leaf *hash*) and ``proof`` (``MerkleProof.processProof``)."""
+    node = _node_bytes(leaf)
+    for sibling in proof:
+        node = standard_node_hash(node, _node_bytes(sibling))
+    return node
+
+
+def verify_proof(root: str | bytes, leaf: str | bytes, proof: Iterable[str | bytes]) -> bool:
+    """``MerkleProof.verify`` on a leaf *hash*. Never true against :data:`ZERO_ROOT`, like the
+    contract's ``verifyObligation`` (no leaf hashes to zero in practice; this makes it explicit)."""
+    r = _node_bytes(root)
+    return r != ZERO_ROOT and process_proof(leaf, proof) == r
+
+
+def _get_multi_proof(
+    tree: Sequence[bytes], indices: Sequence[int]
+) -> tuple[list[int], list[bytes], list[bool]]:
+    for i in indices:
+        if not _is_leaf_node(tree, i):
+            raise ValueError("Index is not a leaf")
+    ordered = sorted(indices, reverse=True)
+    if any(a == b for a, b in pairwise(ordered)):
+        raise ValueError("Cannot prove duplicated index")
+    stack = list(ordered)
+    proof: list[bytes] = []
+    flags: list[bool] = []
+    head = 0  # stack as a queue: stack[head:] is live
+    while head < len(stack) and stack[head] > 0:
+        j = stack[head]
+        head += 1
+        s = _sibling(j)
+        p = _parent(j)
+        if head < len(stack) and s == stack[head]:
+            flags.append(True)
+            head += 1
+        else:
+            flags.append(False)
+            proof.append(tree[s])
+        stack.append(p)
+    if not indices:
+        proof.append(tree[0])
+    return ordered, proof, flags
+
+
+def process_multi_proof(
+    leaves: Sequence[str | bytes], proof: Sequence[str | bytes], proof_flags: Sequence[bool]
+) -> bytes:
+    """``core.processMultiProof`` (``MerkleProof.processMultiProof``) on leaf *hashes*."""
+    leaf_nodes = [_node_bytes(x) for x in leaves]
+    proof_nodes = [_node_bytes(x) for x in proof]
+    if len(proof_nodes) < sum(1 for f in proof_flags if not f):
+        raise ValueError("Invalid multiproof format")
+    if len(leaf_nodes) + len(proof_nodes) != len(proof_flags) + 1:
+        raise ValueError("Provided leaves and multiproof are not compatible")
+    stack = list(leaf_nodes)
+    head = 0
+    p = 0
+    for flag in proof_flags:
+        a = stack[head]
+        head += 1
+        if flag:
+            b = stack[head]
+            head += 1
+        else:
+            b = proof_nodes[p]
+            p += 1
+        stack.append(standard_node_hash(a, b))
+    if head < len(stack):
+        return stack[-1]
+    return proof_nodes[p]
+
+
+# --------------------------------------------------------------------------------------------------
+# StandardMerkleTree
+
+
+@dataclass(frozen=True, slots=True)
+class MultiProof:
+    """``getMultiProof`` result: the proven leaf values, proof nodes (hex) and flags."""
+
+    leaves: list[Any]
+    proof: list[str]
+    proof_flags: list[bool]
+
+
+class StandardMerkleTree:
+    """Python twin of ``StandardMerkleTree`` from ``@openzeppelin/merkle-tree`` 1.0.x.
+
+    Nodes are kept as ``bytes``; hex appears at the API edge (``root``, proofs, ``dump``), always
+    lowercase ``0x``-prefixed like the JS library.
+    """
+
+    __slots__ = ("_encoder", "_hash_lookup", "_nodes", "_tree_indices", "_values")
+
+    def __init__(
+        self,
+        nodes: list[bytes],
+        values: list[Any],
+        tree_indices: list[int],
+        leaf_encoding: Sequence[str] | _LeafEncoder,
+    ) -> None:
+        """Low level: wrap an already-built tree. Use :meth:`of` or :meth:`load`."""
+        self._encoder = (
+            leaf_encoding if isinstance(leaf_encoding, _LeafEncoder) else _LeafEncoder(leaf_encoding)
+        )
+        if len(values) != len(tree_indices):
+            raise ValueError("values and tree_indices differ in length")
+        for v in values:
+            if isinstance(v, int | float):
+                raise ValueError("Leaf values cannot be numbers")
+        self._nodes = nodes
+        self._values = values
+        self._tree_indices = tree_indices
+        self._hash_lookup: dict[bytes, int] | None = None
+
+    # ---- construction ----------------------------------------------------------------------------
+
+    @classmethod
+    def of(
+        cls,
+        values: Sequence[Sequence[Any]],
+        leaf_encoding: Sequence[str],
+        *,
+        sort_leaves: bool = True,
+        workers: int = 1,
+    ) -> StandardMerkleTree:
+        """``StandardMerkleTree.of(values, leafEncoding, {sortLeaves})``. Raises
+        :class:`EmptyTreeError` on no values (use :data:`ZERO_ROOT` for an empty set)."""
+        encoder = _LeafEncoder(leaf_encoding)
+        stored = list(values)
+        for v in stored:
+            if isinstance(v, int | float):
+                raise ValueError("Leaf values cannot be numbers")
+        hashes = [encoder.leaf_hash(v) for v in stored]
+        built = build_from_leaf_hashes(hashes, sort_leaves=sort_leaves, workers=workers)
+        return cls(built.nodes, stored, built.tree_indices, encoder)
+
+    @classmethod
+    def load(cls, data: Mapping[str, Any]) -> StandardMerkleTree:
+        """``StandardMerkleTree.load(dump)``: checks the format, every value's leaf and every node."""
+        if data.get("format") != "standard-v1":
+            raise ValueError(f"Unknown format '{data.get('format')}'")
+        if data.get("leafEncoding") is None:
+            raise ValueError("Expected leaf encoding")
+        nodes = [_node_bytes(node) for node in data["tree"]]
+        values = [entry["value"] for entry in data["values"]]
+        tree_indices = [entry["treeIndex"] for entry in data["values"]]
+        for ti in tree_indices:
+            if isinstance(ti, bool) or not isinstance(ti, int):
+                raise ValueError(f"treeIndex must be an integer, got {ti!r}")
+        tree = cls(nodes, values, tree_indices, data["leafEncoding"])
+        tree.validate()
+        return tree
+
+    def validate(self) -> None:
+        """``MerkleTreeImpl.validate``: each value hashes to its node, each internal node is the hash
+        of its children, and the tree is non-empty."""
+        for i in range(len(self._values)):
+            self._validate_value_at(i)
+        if not _is_valid_merkle_tree(self._nodes):
+            raise ValueError("Merkle tree is invalid")
+
+    # ---- accessors -------------------------------------------------------------------------------
+
+    @property
+    def root(self) -> str:
+        return hex32(self._nodes[0])
+
+    @property
+    def root_bytes(self) -> bytes:
+        return self._nodes[0]
+
+    @property
+    def leaf_encoding(self) -> tuple[str, ...]:
+        return self._encoder.types
+
+    @property
+    def tree(self) -> list[str]:
+        """The node array as hex (OpenZeppelin's ``tree``)."""
+        return [hex32(node) for node in self._nodes]
+
+    @property
+    def nodes(self) -> list[bytes]:
+        return self._nodes
+
+    def tree_index(self, index: int) -> int:
+        return self._tree_indices[index]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def at(self, index: int) -> Any:
+        """The value at ``index`` (input order), or ``None`` when out of range (JS ``at``)."""
+        try:
+            return self._values[index]
+        except IndexError:
+            return None
+
+    def entries(self) -> Iterator[tuple[int, Any]]:
+        yield from enumerate(self._values)
+
+    def leaf_hash(self, leaf: Sequence[Any]) -> str:
+        return hex32(self._encoder.leaf_hash(leaf))
+
+    def leaf_lookup(self, leaf: Sequence[Any]) -> int:
+        """Index of a value by its leaf hash (the *last* of equal values, as in JS)."""
+        index = self._lookup().get(self._encoder.leaf_hash(leaf))
+        if index is None:
+            raise ValueError("Leaf is not in tree")
+        return index
+
+    # ---- proofs ----------------------------------------------------------------------------------
+
+    def _value_index(self, leaf: int | Sequence[Any]) -> int:
+        if isinstance(leaf, bool):
+            raise TypeError("A leaf is an index or a list of values, not a bool")
+        if isinstance(leaf, int):
+            return leaf
+        return self.leaf_lookup(leaf)
+
+    def get_proof_bytes(self, leaf: int | Sequence[Any]) -> list[bytes]:
+        index = self._value_index(leaf)
+        self._validate_value_at(index)
+        tree_index = self._tree_indices[index]
+        proof = _get_proof(self._nodes, tree_index)
+        if process_proof(self._nodes[tree_index], proof) != self._nodes[0]:
+            raise AssertionError("Unable to prove value")
+        return proof
+
+    def get_proof(self, leaf: int | Sequence[Any]) -> list[str]:
+        """``getProof(indexOrValue)``: the sibling path as hex, leaf to root."""
+        return [hex32(node) for node in self.get_proof_bytes(leaf)]
+
+    def get_multi_proof(self, leaves: Sequence[int | Sequence[Any]]) -> MultiProof:
+        """``getMultiProof(indicesOrValues)``."""
+        value_indices = [self._value_index(leaf) for leaf in leaves]
+        for i in value_indices:
+            self._validate_value_at(i)
+        indices = [self._tree_indices[i] for i in value_indices]
+        ordered, proof, flags = _get_multi_proof(self._nodes, indices)
+        leaf_hashes = [self._nodes[i] for i in ordered]
+        if process_multi_proof(leaf_hashes, proof, flags) != self._nodes[0]:
+            raise AssertionError("Unable to prove values")
+        lookup = self._lookup()
+        return MultiProof(
+            leaves=[self._values[lookup[h]] for h in leaf_hashes],
+            proof=[hex32(p) for p in proof],
+            proof_flags=flags,
+        )
+
+    def verify(self, leaf: int | Sequence[Any], proof: Sequence[str | bytes]) -> bool:
+        """Instance ``verify(indexOrValue, proof)`` against this tree's root."""
+        if isinstance(leaf, int) and not isinstance(leaf, bool):
+            if not 0 <= leaf < len(self._values):
+                raise IndexError("Index out of bounds")
+            leaf = self._values[leaf]
+        return process_proof(self._encoder.leaf_hash(leaf), proof) == self._nodes[0]
+
+    def verify_multi_proof(self, multiproof: MultiProof) -> bool:
+        hashes = [
+            self._encoder.leaf_hash(self._values[v] if isinstance(v, int) and not isinstance(v, bool) else v)
+            for v in multiproof.leaves
+        ]
+        return process_multi_proof(hashes, multiproof.proof, multiproof.proof_flags) == self._nodes[0]
+
+    @staticmethod
+    def verify_leaf(
+        root: str | bytes, leaf_encoding: Sequence[str], leaf: Sequence[Any], proof: Sequence[str | bytes]
+    ) -> bool:
+        """Static ``StandardMerkleTree.verify(root, leafEncoding, leaf, proof)``."""
+        return process_proof(standard_leaf_hash(leaf_encoding, leaf), proof) == _node_bytes(root)
+
+    @staticmethod
+    def verify_multi_proof_with_root(
+        root: str | bytes, leaf_encoding: Sequence[str], multiproof: MultiProof
+    ) -> bool:
+        """Static ``StandardMerkleTree.verifyMultiProof(root, leafEncoding, multiproof)``."""
+        encoder = _LeafEncoder(leaf_encoding)
+        hashes = [encoder.leaf_hash(v) for v in multiproof.leaves]
+        return process_multi_proof(hashes, multiproof.proof, multiproof.proof_flags) == _node_bytes(root)
+
+    # ---- dump ------------------------------------------------------------------------------------
+
+    def dump(self) -> dict[str, Any]:
+        """The ``standard-v1`` JSON object (``json.dumps`` it; the JS ``load`` reads it back)."""
+        return {
+            "format": "standard-v1",
+            "leafEncoding": list(self._encoder.types),
+            "tree": self.tree,
+            "values": [
+                {"value": _to_json_value(v), "treeIndex": ti}
+                for v, ti in zip(self._values, self._tree_indices, strict=True)
+            ],
+        }
+
+    def render(self) -> str:
+        """``renderMerkleTree``: the tree drawn as text, one node per line."""
+        nodes = self._nodes
+        stack: list[tuple[int, list[int]]] = [(0, [])]
+        lines = []
+        while stack:
+            i, path = stack.pop()
+            prefix = "".join(["   ", "│  "][p] for p in path[:-1])
+            prefix += "".join(["└─ ", "├─ "][p] for p in path[-1:])
+            lines.append(f"{prefix}{i}) {hex32(nodes[i])}")
+            if 2 * i + 2 < len(nodes):
+                stack.append((2 * i + 2, [*path, 0]))
+                stack.append((2 * i + 1, [*path, 1]))
+        return "\n".join(lines)
+
+    # ---- internals -------------------------------------------------------------------------------
+
+    def _lookup(self) -> dict[bytes, int]:
+        if self._hash_lookup is None:
+            nodes = self._nodes
+            # Later values overwrite earlier equal ones, like JS Object.fromEntries.
+            self._hash_lookup = {nodes[ti]: i for i, ti in enumerate(self._tree_indices)}
+        return self._hash_lookup
+
+    def _validate_value_at(self, index: int) -> None:
+        if not 0 <= index < len(self._values):
+            raise IndexError("Index out of bounds")
+        ti = self._tree_indices[index]
+        if not 0 <= ti < len(self._nodes) or self._nodes[ti] != self._encoder.leaf_hash(self._values[index]):
+            raise ValueError("Merkle tree does not contain the expected value")
+
+
+def _is_valid_merkle_tree(nodes: Sequence[bytes]) -> bool:
+    """``core.isValidMerkleTree``: non-empty, odd shape, every internal node hashes its children."""
+    size = len(nodes)
+    if size == 0 or size % 2 == 0 or any(len(node) != 32 for node in nodes):
+        return False
+    k = _keccak
+    for i in range(size // 2):
+        a, b = nodes[2 * i + 1], nodes[2 * i + 2]
+        if nodes[i] != k(a + b if a < b else b + a).digest():
+            return False
+    return True

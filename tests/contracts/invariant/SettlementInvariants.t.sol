@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {HubFixture} from "../utils/HubFixture.sol";
+import {Model} from "../utils/HubTest.sol";
+import {SettlementHandler} from "./handlers/SettlementHandler.sol";
+import {Cycle, CycleStatus} from "../../../contracts/types/SettlementTypes.sol";
+
+/// @notice Properties that hold after any sequence of the handler's actions.
+contract SettlementInvariantsTest is HubFixture {
+    SettlementHandler internal handler;
+
+    function setUp() public override {
+        super.setUp();
+        handler = new SettlementHandler(hub, admin, members(), oracles, FUNDING);
+        targetContract(address(handler));
+        bytes4[] memory selectors = new bytes4[](22);
+        selectors[0] = SettlementHandler.submitOne.selector;
+        selectors[1] = SettlementHandler.submitMany.selector;
+        selectors[2] = SettlementHandler.submitInvalid.selector;
+        selectors[3] = SettlementHandler.close.selector;
+        selectors[4] = SettlementHandler.advanceTime.selector;
+        selectors[5] = SettlementHandler.setDuration.selector;
+        selectors[6] = SettlementHandler.cancel.selector;
+        selectors[7] = SettlementHandler.fail.selector;
+        selectors[8] = SettlementHandler.settle.selector;
+        selectors[9] = SettlementHandler.partialApprove.selector;
+        selectors[10] = SettlementHandler.churnCommittee.selector;
+        selectors[11] = SettlementHandler.replaySettled.selector;
+        selectors[12] = SettlementHandler.fund.selector;
+        selectors[13] = SettlementHandler.defund.selector;
+        selectors[14] = SettlementHandler.setCap.selector;
+        selectors[15] = SettlementHandler.toggleSuspension.selector;
+        selectors[16] = SettlementHandler.togglePause.selector;
+        // submissions, closings and settlements are the point: give them extra tickets
+        selectors[17] = SettlementHandler.settle.selector;
+        selectors[18] = SettlementHandler.submitOne.selector;
+        selectors[19] = SettlementHandler.submitMany.selector;
+        selectors[20] = SettlementHandler.submitMany.selector;
+        selectors[21] = SettlementHandler.close.selector;
+        targetSelector(FuzzSelector(address(handler), selectors));
+    }
+
+    /// @dev Per currency: sum of balances == totalBalance == funded minus defunded.
+    function invariant_moneyConservedPerCurrency() public view {
+        bytes3[2] memory codes = [SGD, USD];
+        address[] memory all = handler.members();
+        for (uint256 c; c < 2; ++c) {
+            int256 sum;
+            for (uint256 i; i < all.length; ++i) {
+                (int256 b,) = hub.accountOf(all[i], codes[c]);
+                sum += b;
+            }
+            vm.assertEq(sum, hub.totalBalance(codes[c]), "sum of balances == totalBalance");
+            vm.assertEq(sum, handler.ghostNet(codes[c]), "== funded minus defunded");
+        }
+    }
+
+    /// @dev No balance below minus its cap. The one documented exception: the admin may lower a cap below
+    ///      an account's current usage (IMembership: "the admin lowers its debit cap to zero" to stop a
+    ///      member's payments); from then on the balance may only rise, so it never goes below the balance
+    ///      it had when the cap was lowered. Settlement itself never leaves a payer below minus its cap.
+    function invariant_noBalanceBelowMinusCap() public view {
+        vm.assertEq(handler.ghostSettledBelowCap(), 0, "settlement left a payer below -cap");
+        bytes3[2] memory codes = [SGD, USD];
+        address[] memory all = handler.members();
+        for (uint256 c; c < 2; ++c) {
+            for (uint256 i; i < all.length; ++i) {
+                (int256 b, uint256 cap) = hub.accountOf(all[i], codes[c]);
+                if (b >= -int256(cap)) continue;
+                vm.assertGe(b, handler.ghostFloor(all[i], codes[c]), "over-limit balance fell further");
+            }
+        }
+    }
+
+    /// @dev No cycle settled twice; exactly the cycles before nextCycleToFinalize are final, each once.
+    function invariant_noCycleSettledTwice() public view {
+        vm.assertEq(handler.ghostCyclesSettledTwice(), 0, "cycle settled twice");
+        uint64 next = hub.nextCycleToFinalize();
+        uint64 current = hub.currentCycleId();
+        for (uint64 id = 1; id <= current; ++id) {
+            Cycle memory c = hub.cycle(id);
+            bool final_ = c.status == CycleStatus.Settled || c.status == CycleStatus.Failed || c.status == CycleStatus.Cancelled;
+            vm.assertEq(final_, id < next, "final exactly below nextCycleToFinalize");
+            vm.assertEq(handler.ghostFinalCount(id), final_ ? 1 : 0, "finalised once");
+            vm.assertEq(handler.ghostSettleCount(id), c.status == CycleStatus.Settled ? 1 : 0, "settled once");
+            vm.assertEq(c.resultHash != bytes32(0), c.status == CycleStatus.Settled, "result hash iff settled");
+        }
+    }
+
+    /// @dev No obligation settled twice, and none lost: settled + carried + in unfinalised cycles == submitted.
+    function invariant_noObligationSettledTwice() public view {
+        vm.assertEq(handler.ghostObligationsSettledTwice(), 0, "obligation settled twice");
+        uint256 open;
+        uint64 current = hub.currentCycleId();
+        for (uint64 id = hub.nextCycleToFinalize(); id <= current; ++id) open += hub.cycle(id).count;
+        vm.assertEq(
+            handler.totalSettled() + handler.pendingCount() + open, handler.totalSubmitted(), "obligations conserved"
+        );
+    }
+
+    function invariant_nextCycleToFinalizeMonotone() public view {
+        vm.assertFalse(handler.ghostNextDecreased(), "nextCycleToFinalize decreased");
+        vm.assertGe(uint256(hub.nextCycleToFinalize()), uint256(handler.ghostMaxNext()), "behind the maximum seen");
+        vm.assertLe(uint256(hub.nextCycleToFinalize()), uint256(hub.currentCycleId()), "never past the open cycle");
+    }
+
+    /// @dev The carry is the model's: count == carried obligations, commitment as documented; a ready
+    ///      cycle's inputCommitment binds exactly that carry and its own submissions.
+    function invariant_carryConsistent() public view {
+        (bytes32 carry, uint64 count) = hub.carry();
+        vm.assertEq(uint256(count), handler.pendingCount(), "carry count == carried obligations");
+        vm.assertEq(uint256(count), uint256(handler.modelCarryCount()), "model count");
+        vm.assertEq(carry, handler.modelCarry(), "carry commitment");
+        vm.assertEq(carry == bytes32(0), count == 0, "zero commitment iff nothing carried");
+        uint64 next = hub.nextCycleToFinalize();
+        Cycle memory c = hub.cycle(next);
+        if (c.status == CycleStatus.Closed) {
+            vm.assertEq(
+                c.inputCommitment, Model.inputCommitment(carry, c.submissionsHash, c.count), "ready cycle binds the carry"
+            );
+            vm.assertTrue(c.readyBlock != 0, "closed and next means ready");
+        }
+    }
+
+    /// @dev Every cycle's count and rolling hash equal the model's, recomputed from the documented formula.
+    function invariant_submissionsMatchModel() public view {
+        uint64 current = hub.currentCycleId();
+        for (uint64 id = 1; id <= current; ++id) {
+            Cycle memory c = hub.cycle(id);
+            vm.assertEq(uint256(c.count), handler.cycleCount(id), "count");
+            vm.assertEq(c.submissionsHash, handler.modelHash(id), "rolling hash");
+        }
+    }
+
+    /// @dev Every action behaved as predicted (exact errors for refused actions, success for valid ones).
+    function invariant_noUnexpectedOutcome() public view {
+        vm.assertEq(handler.ghostUnexpected(), 0, handler.lastUnexpected());
+    }
+}
