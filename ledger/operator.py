@@ -7,9 +7,8 @@ these functions let propagate as :class:`ledger.errors.TransactionReverted`.
 from __future__ import annotations
 
 from eth_utils import to_checksum_address
-from web3.types import TxReceipt
 
-from ledger.chain.client import TxSender
+from ledger.chain.client import Receipt, TxSender
 from ledger.chain.hub import Hub, currency_bytes
 from ledger.types import NettingStrategy, ParticipantKind
 
@@ -21,62 +20,62 @@ class Operator:
         self.hub = hub
         self.sender = sender
 
-    def _tx(self, fn: str, *args: object) -> TxReceipt:
+    def _tx(self, fn: str, *args: object) -> Receipt:
         return self.hub.transact(self.sender, fn, *args)
 
-    def register_participant(self, account: str, kind: ParticipantKind, name: str) -> TxReceipt:
+    def register_participant(self, account: str, kind: ParticipantKind, name: str) -> Receipt:
         return self._tx("registerParticipant", to_checksum_address(account), int(kind), name)
 
-    def suspend(self, account: str, reason: str) -> TxReceipt:
+    def suspend(self, account: str, reason: str) -> Receipt:
         return self._tx("suspendParticipant", to_checksum_address(account), reason)
 
-    def reinstate(self, account: str) -> TxReceipt:
+    def reinstate(self, account: str) -> Receipt:
         return self._tx("reinstateParticipant", to_checksum_address(account))
 
-    def register_currency(self, code: str, minor_units: int) -> TxReceipt:
+    def register_currency(self, code: str, minor_units: int) -> Receipt:
         return self._tx("registerCurrency", currency_bytes(code), minor_units)
 
-    def set_debit_cap(self, account: str, code: str, cap: int) -> TxReceipt:
+    def set_debit_cap(self, account: str, code: str, cap: int) -> Receipt:
         return self._tx("setDebitCap", to_checksum_address(account), currency_bytes(code), cap)
 
-    def fund(self, account: str, code: str, amount: int) -> TxReceipt:
+    def fund(self, account: str, code: str, amount: int) -> Receipt:
         return self._tx("fund", to_checksum_address(account), currency_bytes(code), amount)
 
-    def defund(self, account: str, code: str, amount: int) -> TxReceipt:
+    def defund(self, account: str, code: str, amount: int) -> Receipt:
         return self._tx("defund", to_checksum_address(account), currency_bytes(code), amount)
 
-    def close_cycle(self) -> TxReceipt:
+    def close_cycle(self) -> Receipt:
         return self._tx("closeCycle")
 
-    def cancel_cycle(self, cycle_id: int, reason: str) -> TxReceipt:
+    def cancel_cycle(self, cycle_id: int, reason: str) -> Receipt:
         return self._tx("cancelCycle", cycle_id, reason)
 
-    def set_cycle_duration(self, seconds: int) -> TxReceipt:
+    def set_cycle_duration(self, seconds: int) -> Receipt:
         return self._tx("setCycleDuration", seconds)
 
-    def set_settlement_timeout(self, seconds: int) -> TxReceipt:
+    def set_settlement_timeout(self, seconds: int) -> Receipt:
         return self._tx("setSettlementTimeout", seconds)
 
-    def set_strategy(self, strategy: NettingStrategy) -> TxReceipt:
+    def set_strategy(self, strategy: NettingStrategy) -> Receipt:
         return self._tx("setNettingStrategy", int(strategy))
 
-    def add_oracle(self, account: str) -> TxReceipt:
+    def add_oracle(self, account: str) -> Receipt:
         return self._tx("addOracle", to_checksum_address(account))
 
-    def remove_oracle(self, account: str) -> TxReceipt:
+    def remove_oracle(self, account: str) -> Receipt:
         return self._tx("removeOracle", to_checksum_address(account))
 
-    def set_threshold(self, threshold: int) -> TxReceipt:
+    def set_threshold(self, threshold: int) -> Receipt:
         return self._tx("setThreshold", threshold)
 
-    def add_auditor(self, account: str) -> TxReceipt:
+    def add_auditor(self, account: str) -> Receipt:
         return self._tx("addAuditor", to_checksum_address(account))
 
-    def remove_auditor(self, account: str) -> TxReceipt:
+    def remove_auditor(self, account: str) -> Receipt:
         return self._tx("removeAuditor", to_checksum_address(account))
 
-    def pause(self) -> TxReceipt:
+    def pause(self) -> Receipt:
         return self._tx("pause")
 
-    def unpause(self) -> TxReceipt:
+    def unpause(self) -> Receipt:
         return self._tx("unpause")

@@ -139,7 +139,7 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
             // Only a payment (net < 0) can take a balance below minus its cap. A receipt is always applied,
             // also to an account already below it because the admin lowered the cap under its usage (the
             // documented way to stop a member's outgoing payments): refusing it would refuse the whole result.
-            if (net < 0 && balanceAfter < -int256(cap)) revert DebitCapExceeded(who, code, balanceAfter, cap);
+            if (balanceAfter < -int256(cap) && net < 0) revert DebitCapExceeded(who, code, balanceAfter, cap);
             if (apply_) {
                 a.balance = balanceAfter;
                 emit NetPositionSettled(id, who, code, net, balanceAfter);

@@ -63,6 +63,11 @@ class HubAbi:
         object.__setattr__(self, "errors", errors)
         object.__setattr__(self, "events", events)
 
+    @staticmethod
+    def selector(function_signature: str) -> bytes:
+        """The 4-byte selector of a canonical signature such as ``submitBatch(bytes)``."""
+        return keccak256(function_signature.encode())[:4]
+
     def event_topic(self, name: str) -> bytes:
         for topic, entry in self.events.items():
             if entry["name"] == name:

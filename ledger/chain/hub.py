@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import to_checksum_address
-from web3.types import TxReceipt
 
 from ledger.chain.abi import HubAbi
-from ledger.chain.client import ChainClient, TxSender
+from ledger.chain.client import ChainClient, Receipt, TxSender
 from ledger.types import CycleStatus, NettingStrategy, ParticipantKind, ParticipantStatus
 
 
@@ -65,7 +64,7 @@ class Hub:
         values = self.client.w3.codec.decode(output_types, raw)
         return values[0] if len(values) == 1 else values
 
-    def transact(self, sender: TxSender, fn: str, *args: Any, gas: int | None = None) -> TxReceipt:
+    def transact(self, sender: TxSender, fn: str, *args: Any, gas: int | None = None) -> Receipt:
         return sender.transact(self.address, self.encode(fn, *args), gas=gas)
 
     # -- typed views ----------------------------------------------------------------------
@@ -108,11 +107,17 @@ class Hub:
 
     def references_used(self, payer: str, refs: Sequence[bytes], block: int | str = "latest") -> list[bool]:
         """Which of ``refs`` the payer already used (one call per 4,096 references)."""
+        # Hand-encoded: web3's encoder takes ~0.4 s per 4,096 references, this takes ~1 ms.
+        selector = self.abi.selector("referencesUsed(address,bytes32[])")
+        head = selector + bytes.fromhex(payer[2:]).rjust(32, b"\0") + (64).to_bytes(32, "big")
         used: list[bool] = []
         for start in range(0, len(refs), 4096):
-            chunk = list(refs[start : start + 4096])
-            words = self.view("referencesUsed", to_checksum_address(payer), chunk, block=block)
-            used.extend(bool(words[i // 256] >> (i % 256) & 1) for i in range(len(chunk)))
+            chunk = refs[start : start + 4096]
+            data = head + len(chunk).to_bytes(32, "big") + b"".join(chunk)
+            raw = self.client.call(self.address, data, block=block)
+            # (offset, length, words...)
+            words = [int.from_bytes(raw[64 + 32 * i : 96 + 32 * i], "big") for i in range((len(chunk) + 255) // 256)]
+            used.extend(bool(words[i >> 8] >> (i & 0xFF) & 1) for i in range(len(chunk)))
         return used
 
 

@@ -18,7 +18,14 @@ from rich.console import Console
 from rich.table import Table
 
 from oracle.cli import app
-from oracle.netting.csvio import InputError, Problem, read_liquidity, read_obligations, result_document, write_json_atomic
+from oracle.netting.csvio import (
+    InputError,
+    Problem,
+    read_liquidity,
+    read_obligations,
+    result_document,
+    write_json_atomic,
+)
 from oracle.netting.engine import clear
 from oracle.netting.types import Obligation, Strategy
 
@@ -41,7 +48,8 @@ def net(
         Path,
         typer.Option(
             "--obligations",
-            help="CSV with header reference,payer,payee,currency,amount (integer minor units), in submission order.",
+            help="CSV with header reference,payer,payee,currency,amount (integer minor units), "
+            "in submission order.",
         ),
     ],
     liquidity: Annotated[
@@ -72,11 +80,18 @@ def net(
         problems.extend(exc.problems)
     out_dir = out.parent if str(out.parent) else Path(".")
     if not out_dir.is_dir():
-        problems.append(Problem(str(out), None, None, f"folder {out_dir} does not exist; create it or choose another --out"))
+        problems.append(
+            Problem(
+                str(out), None, None, f"folder {out_dir} does not exist; create it or choose another --out"
+            )
+        )
     elif out.is_dir():
         problems.append(Problem(str(out), None, None, "is a folder; --out must name a file"))
     if problems:
-        err.print(f"[bold red]error:[/] {len(problems)} problem(s) in the input; nothing was written:", highlight=False)
+        err.print(
+            f"[bold red]error:[/] {len(problems)} problem(s) in the input; nothing was written:",
+            highlight=False,
+        )
         for problem in problems:
             err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(code=EXIT_BAD_INPUT)

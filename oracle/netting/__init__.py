@@ -5,7 +5,7 @@ Public API: :func:`clear` (obligations + liquidity + :class:`Strategy` -> :class
 columnar fast path :class:`ObligationColumns` / :func:`aggregate` for very large inputs.
 """
 
-from oracle.netting.aggregate import ObligationColumns, aggregate
+from oracle.netting.columns import ObligationColumns, aggregate
 from oracle.netting.engine import bilateral_positions, clear, net_positions, validate_obligations
 from oracle.netting.types import BilateralKey, ClearingOutcome, NetPosition, Obligation, Strategy
 

@@ -21,6 +21,7 @@ liquidity file, and an unreadable file. All problems of a file are collected, no
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -77,7 +78,9 @@ class InputError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def _rows(path: Path, required: tuple[str, ...], problems: list[Problem]) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(
+    path: Path, required: tuple[str, ...], problems: list[Problem]
+) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield ``(line, {column: text})`` for each data row; header problems are appended."""
     name = str(path)
     try:
@@ -115,13 +118,25 @@ def _rows(path: Path, required: tuple[str, ...], problems: list[Problem]) -> Ite
                     continue  # blank line
                 if len(row) > width:
                     problems.append(
-                        Problem(name, line, None, f"{len(row)} fields but the header has {width}; quote values containing commas")
+                        Problem(
+                            name,
+                            line,
+                            None,
+                            f"{len(row)} fields but the header has {width}; quote values containing commas",
+                        )
                     )
                     continue
                 values = {c: (row[i] if i < len(row) else "") for c, i in index.items()}
                 yield line, values
         except UnicodeDecodeError as exc:
-            problems.append(Problem(name, None, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start}); save the file as UTF-8"))
+            problems.append(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    f"not valid UTF-8 ({exc.reason} at byte {exc.start}); save the file as UTF-8",
+                )
+            )
         except csv.Error as exc:
             problems.append(Problem(name, reader.line_num, None, f"malformed CSV: {exc}"))
         except OSError as exc:
@@ -176,7 +191,9 @@ def read_obligations(path: Path) -> list[Obligation]:
         currency = _text(problems, name, line, "currency", row["currency"])
         amount = _amount(problems, name, line, "amount", row["amount"])
         if payer is not None and payer == payee:
-            problems.append(Problem(name, line, "payee", f"equals the payer ({payer}); an obligation needs two parties"))
+            problems.append(
+                Problem(name, line, "payee", f"equals the payer ({payer}); an obligation needs two parties")
+            )
         if reference is not None and payer is not None:
             key = (payer, reference)
             if key in first_line:
@@ -194,7 +211,9 @@ def read_obligations(path: Path) -> list[Obligation]:
         if len(problems) == before:
             assert reference is not None and payer is not None and payee is not None
             assert currency is not None and amount is not None
-            out.append(Obligation(reference=reference, payer=payer, payee=payee, currency=currency, amount=amount))
+            out.append(
+                Obligation(reference=reference, payer=payer, payee=payee, currency=currency, amount=amount)
+            )
     _finish(problems)
     return out
 
@@ -219,13 +238,16 @@ def read_liquidity(path: Path) -> dict[tuple[str, str], int]:
                     name,
                     line,
                     "available",
-                    f"{value!r} is not an integer; write minor units as plain digits, with a leading '-' if negative",
+                    f"{value!r} is not an integer; write minor units as plain digits, "
+                    "with a leading '-' if negative",
                 )
             )
         else:
             available = int(value)
             if abs(available) >= MAX_AMOUNT:
-                problems.append(Problem(name, line, "available", f"{value} is out of range (|available| < 2**256)"))
+                problems.append(
+                    Problem(name, line, "available", f"{value} is out of range (|available| < 2**256)")
+                )
                 available = None
         if participant is not None and currency is not None:
             key = (participant, currency)
@@ -235,7 +257,8 @@ def read_liquidity(path: Path) -> dict[tuple[str, str], int]:
                         name,
                         line,
                         "participant",
-                        f"{participant}/{currency} already listed on line {first_line[key]}; list each pair once",
+                        f"{participant}/{currency} already listed on line {first_line[key]}; "
+                        "list each pair once",
                     )
                 )
             else:
@@ -261,7 +284,8 @@ def result_document(obligations: list[Obligation], outcome: ClearingOutcome) -> 
         "settled": [obligations[i].reference for i in outcome.settled],
         "deferred": [obligations[i].reference for i in outcome.deferred],
         "net_positions": [
-            {"participant": p.participant, "currency": p.currency, "net": p.net} for p in outcome.net_positions
+            {"participant": p.participant, "currency": p.currency, "net": p.net}
+            for p in outcome.net_positions
         ],
         "settled_value": dict(outcome.settled_value),
         "gross_value": dict(outcome.gross_value),
@@ -280,8 +304,6 @@ def write_json_atomic(path: Path, document: Mapping[str, Any]) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise

@@ -13,7 +13,7 @@ only on each payer's own sequence of obligations per currency, not on how differ
 are interleaved.
 
 :func:`net_positions` aggregates a settled set into net positions; for very large inputs see the
-columnar :func:`oracle.netting.aggregate.aggregate`.
+columnar :func:`oracle.netting.columns.aggregate`.
 """
 
 from __future__ import annotations
@@ -21,13 +21,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
+from oracle.netting.columns import ObligationColumns, bilateral, currency_values, net_table
 from oracle.netting.fifo import fifo_settled
 from oracle.netting.maxvalue import max_value_settled
 from oracle.netting.problem import CurrencyProblem, build_problems
 from oracle.netting.search import Budget
 from oracle.netting.types import BilateralKey, ClearingOutcome, NetPosition, Obligation, Strategy
 
-__all__ = ["bilateral_positions", "clear", "net_positions", "validate_obligations"]
+__all__ = ["bilateral_positions", "clear", "net_positions", "outcome_from_settled", "validate_obligations"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,13 @@ def validate_obligations(obligations: Sequence[Obligation]) -> None:
 
     Amounts must be ``int`` (not ``bool``) and positive; payer and payee must differ.
     """
+    amounts = [ob.amount for ob in obligations]
+    if (
+        set(map(type, amounts)) <= {int}
+        and (not amounts or min(amounts) > 0)
+        and not any(ob.payer == ob.payee for ob in obligations)
+    ):
+        return
     problems: list[str] = []
     for index, ob in enumerate(obligations):
         amount = ob.amount
@@ -49,8 +60,7 @@ def validate_obligations(obligations: Sequence[Obligation]) -> None:
         if len(problems) >= 20:
             problems.append("...")
             break
-    if problems:
-        raise ValueError("invalid obligations: " + "; ".join(problems))
+    raise ValueError("invalid obligations: " + "; ".join(problems))
 
 
 def clear(
@@ -66,20 +76,34 @@ def clear(
     debit cap); a pair that is absent has 0. ``budget`` overrides the per-currency work budget of
     ``max-value`` (:data:`oracle.netting.maxvalue.MAX_VALUE_BUDGET`); it is part of the result's
     definition, so every committee member must use the same value.
+
+    A currency in which settling everything keeps every participant at ``available + net >= 0`` is
+    settled whole straight from the (vectorised, exact) aggregation; only the others are put in
+    canonical form and handed to the strategy.
     """
     strategy = Strategy(strategy)
     validate_obligations(obligations)
     n = len(obligations)
-    settled_flags = [False] * n
-    for problem in build_problems(obligations, liquidity):
-        chosen = _clear_currency(problem, strategy, budget)
-        order = problem.order
-        for k, on in enumerate(chosen):
-            if on:
-                settled_flags[order[k]] = True
-    settled = tuple(i for i in range(n) if settled_flags[i])
-    deferred = tuple(i for i in range(n) if not settled_flags[i])
-    return outcome_from_settled(obligations, settled_flags, strategy, settled=settled, deferred=deferred)
+    if n == 0:
+        return ClearingOutcome(strategy=strategy, settled=(), deferred=(), net_positions=())
+    columns = ObligationColumns.from_obligations(obligations)
+    names = columns.participants
+    codes = columns.currencies
+    n_c = len(codes)
+    all_nets = net_table(columns)
+    hard: list[str] = []
+    for c, code in enumerate(codes):
+        if any(liquidity.get((name, code), 0) + all_nets[p * n_c + c] < 0 for p, name in enumerate(names)):
+            hard.append(code)
+    settled_flags = np.ones(n, dtype=bool)
+    if hard:
+        for problem in build_problems(obligations, liquidity, hard):
+            chosen = _clear_currency(problem, strategy, budget)
+            order = problem.order
+            for k, on in enumerate(chosen):
+                if not on:
+                    settled_flags[order[k]] = False
+    return _outcome(columns, settled_flags, strategy, all_nets if not hard else None)
 
 
 def _clear_currency(problem: CurrencyProblem, strategy: Strategy, budget: int | None) -> list[bool]:
@@ -89,40 +113,51 @@ def _clear_currency(problem: CurrencyProblem, strategy: Strategy, budget: int | 
     return max_value_settled(problem, fifo, None if budget is None else Budget(budget))
 
 
-def outcome_from_settled(
-    obligations: Sequence[Obligation],
-    settled_flags: Sequence[bool],
+def _outcome(
+    columns: ObligationColumns,
+    settled_flags: npt.NDArray[np.bool_],
     strategy: Strategy,
-    *,
-    settled: tuple[int, ...] | None = None,
-    deferred: tuple[int, ...] | None = None,
+    all_nets: list[int] | None,
 ) -> ClearingOutcome:
-    """Assemble a :class:`ClearingOutcome` (positions, values, bilateral nets) for a settled set."""
-    n = len(obligations)
-    if settled is None:
-        settled = tuple(i for i in range(n) if settled_flags[i])
-    if deferred is None:
-        deferred = tuple(i for i in range(n) if not settled_flags[i])
-    gross: dict[str, int] = {}
-    value: dict[str, int] = {}
-    for i, ob in enumerate(obligations):
-        c = ob.currency
-        gross[c] = gross.get(c, 0) + ob.amount
-        if settled_flags[i]:
-            value[c] = value.get(c, 0) + ob.amount
-    currencies = sorted(gross)
+    everything = bool(settled_flags.all())
+    mask = None if everything else settled_flags
+    codes = columns.currencies
+    names = columns.participants
+    n_c = len(codes)
+    table = all_nets if all_nets is not None and everything else net_table(columns, mask)
+    positions = [
+        NetPosition(participant=names[b // n_c], currency=codes[b % n_c], net=net)
+        for b, net in enumerate(table)
+        if net
+    ]
+    positions.sort(key=lambda pos: (pos.currency, pos.participant))
+    gross = currency_values(columns)
+    value = gross if everything else currency_values(columns, mask)
     return ClearingOutcome(
         strategy=strategy,
-        settled=settled,
-        deferred=deferred,
-        net_positions=net_positions(obligations, settled),
-        settled_value={c: value.get(c, 0) for c in currencies},
-        gross_value={c: gross[c] for c in currencies},
-        bilateral=bilateral_positions(obligations, settled),
+        settled=tuple(np.flatnonzero(settled_flags).tolist()),
+        deferred=tuple(np.flatnonzero(~settled_flags).tolist()),
+        net_positions=tuple(positions),
+        settled_value=dict(zip(codes, value, strict=True)),
+        gross_value=dict(zip(codes, gross, strict=True)),
+        bilateral=bilateral(columns, mask),
     )
 
 
-def net_positions(obligations: Sequence[Obligation], settled: Iterable[int] | None = None) -> tuple[NetPosition, ...]:
+def outcome_from_settled(
+    obligations: Sequence[Obligation], settled: Iterable[int], strategy: Strategy | str
+) -> ClearingOutcome:
+    """Assemble a :class:`ClearingOutcome` (positions, values, bilateral nets) for a given settled set."""
+    flags = np.zeros(len(obligations), dtype=bool)
+    flags[list(settled)] = True
+    if not obligations:
+        return ClearingOutcome(strategy=Strategy(strategy), settled=(), deferred=(), net_positions=())
+    return _outcome(ObligationColumns.from_obligations(obligations), flags, Strategy(strategy), None)
+
+
+def net_positions(
+    obligations: Sequence[Obligation], settled: Iterable[int] | None = None
+) -> tuple[NetPosition, ...]:
     """Multilateral nets (received − paid) over ``settled`` (indices; default: all obligations).
 
     Sorted by ``(currency, participant)``; zero nets omitted; each currency's nets sum to zero.
@@ -138,7 +173,9 @@ def net_positions(obligations: Sequence[Obligation], settled: Iterable[int] | No
         k2 = (c, ob.payee)
         nets[k1] = get(k1, 0) - a
         nets[k2] = get(k2, 0) + a
-    return tuple(NetPosition(participant=p, currency=c, net=v) for (c, p), v in sorted(nets.items()) if v != 0)
+    return tuple(
+        NetPosition(participant=p, currency=c, net=v) for (c, p), v in sorted(nets.items()) if v != 0
+    )
 
 
 def bilateral_positions(

@@ -3,44 +3,55 @@
 The problem (per currency): choose a subset ``S`` of obligations maximising ``Σ amount`` subject to
 every participant staying within liquidity (:mod:`oracle.netting.problem`). It is NP-hard (it
 contains subset-sum), so the engine combines exact reductions, exact search where it is cheap, and
-deterministic heuristics, all driven by *work budgets* (counts of search nodes and moves, never
-time), so every committee member computes the same result.
+deterministic local search, all driven by *work budgets* (counts of search nodes, moves and O(n)
+scans — never time), so every committee member computes the same result.
 
 Pipeline for one currency
 -------------------------
-1. **Reductions** (exact, they never lose the optimum). A participant is *safe* when even paying
-   every obligation it could still pay, and receiving only what is already certain, it stays within
+1. **Reductions** (exact: they never lose the optimum). A participant is *safe* when, even paying
+   every obligation it could still pay and receiving only what is already certain, it stays within
    liquidity; settling a safe participant's outgoing obligation can then never hurt anybody (its
    payee only gains), so it is fixed *settled*. An obligation larger than the most its payer could
    ever have available is fixed *deferred*. Both rules feed each other through a work list until
    nothing changes. (A participant beyond its cap — negative available — is never safe, and nothing
    paying *to* it is fixed settled, because taking part obliges it to get back within its cap.)
-2. **Decomposition**. The remaining free obligations split into independent components: obligations
-   are linked through the participants whose constraint can still bind (safe ones do not link).
-3. **Per component**, starting from ``fifo`` (the ``fifo`` set plus the fixed-settled obligations
-   is feasible for every component, so the result is never below ``fifo``):
+2. **Decomposition**. The free obligations split into independent components, linked through the
+   participants whose constraint can still bind (safe ones do not link).
+3. **Per component** (:func:`solve_instance`):
 
-   * *constructions*: (a) the ``fifo`` set; (b) *repair from full settlement*: settle everything,
-     then, while some participant is short, defer one of its outgoing obligations — preferring ones
-     whose payee can absorb the loss without becoming short, the smallest such obligation that
-     covers the whole deficit, else the largest one below it — with short payees queued in turn;
-   * each construction is improved by *greedy addition* (settle deferred obligations that fit,
-     largest first, re-examining a participant whenever its balance rises) and *exchanges* (defer a
-     settled obligation of a participant to make room for a larger deferred one of the same payer,
-     when the first payee can absorb the loss);
+   * two starting solutions: (a) the ``fifo`` set plus the fixed-settled obligations — feasible in
+     every component, so the result is never below ``fifo``; (b) *repair from full settlement*:
+     settle everything, then, while someone is short, defer one of its outgoing obligations —
+     preferring ones whose payee can absorb the loss, the smallest such that covers the deficit,
+     else the largest one below it — with payees that become short queued in turn;
+   * both are improved by *greedy addition* (settle deferred obligations that fit, largest first,
+     re-examining a participant whenever its balance rises), *exchanges* (defer a settled obligation
+     of a payer to make room for a larger deferred one of the same payer) and *ejection chains*
+     (:func:`_ejections`): *insertion* of each deferred obligation, largest first — settle it, let
+     the payee spend the receipt, then repair the payer's shortfall (settling deferred obligations
+     *to* the short participant where that covers it, which moves the shortfall upstream, or
+     deferring the cheapest exact set of obligations whose payees can take the loss), refill — and
+     *deletion* of settled obligations that block larger deferred ones; a move is kept only if the
+     value rose;
    * components of at most :data:`EXACT_ITEMS` obligations are then solved **exactly** by
-     :func:`oracle.netting.search.branch_and_bound` (deficit bound; the heuristic value as the
-     incumbent); larger ones get **large-neighbourhood search**: for each participant with deferred
-     obligations, in a fixed order, a neighbourhood of at most :data:`NEIGHBOURHOOD` obligations
-     around it (its smallest deferred outgoing and incoming obligations, its smallest settled
-     outgoing ones, the next deferred obligations of its payees, the smallest settled outgoing
-     obligations of its payers) is re-optimised exactly with everything else fixed, repeated while
-     it improves and the budget lasts.
+     :func:`oracle.netting.search.branch_and_bound` (deficit bound, heuristic value as incumbent);
+   * larger ones continue with **iterated local search** (:func:`_iterated_local_search`: kick the
+     best solution by settling a few deferred obligations around a participant drawn from a PRNG
+     with a fixed seed, repair, re-run the ejection moves focused on what changed, keep if not
+     worse) and a final **large-neighbourhood search** (:func:`_lns`: re-optimise neighbourhoods of
+     at most :data:`NEIGHBOURHOOD` obligations around each participant exactly by branch and bound).
 4. The assembled result is re-checked against the liquidity rule and against the ``fifo`` value; if
    either check failed (a bug), the ``fifo`` set is returned and an error logged.
 
-Determinism: only lists and insertion-ordered dicts are iterated; every order is by amount with the
-canonical position (:mod:`oracle.netting.problem`) as the tie-break, or by participant id; budgets
+Measured (``benchmarks/netting_gridlock.py``): on random gridlocks with 30% of participants short,
+24 instances of 60–2,000 obligations with MILP-proven optima: mean 99.6%, worst 98.0% of the
+optimum (``fifo``: mean 66%, naive removal heuristics: means 65% and 88%); at 100,000 obligations
+above 99.8% of the LP upper bound, in 1.2–1.5 s.
+
+Determinism: only lists and insertion-ordered dicts are iterated (sets are only used for membership
+tests); every order is by amount with the canonical position (:mod:`oracle.netting.problem`) as the
+tie-break, or by participant id; the PRNG (:class:`SplitMix64`, defined here so that it cannot
+change with the Python version) is seeded from a constant and the instance size; budgets
 count work. The canonical order makes the result independent of how different payers' rows are
 interleaved in the input.
 """
@@ -48,9 +59,9 @@ interleaved in the input.
 from __future__ import annotations
 
 import logging
-import random
 from bisect import bisect_left, bisect_right
 from collections import deque
+from typing import TypeVar
 
 from oracle.netting.problem import CurrencyProblem, is_feasible
 from oracle.netting.search import Budget, Instance, branch_and_bound
@@ -64,6 +75,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 EXACT_ITEMS = 30
 """Components with at most this many free obligations are searched exactly (within budget)."""
@@ -74,6 +86,9 @@ MAX_VALUE_BUDGET = 400_000
 EXACT_COMPONENT_BUDGET = 400_000
 """At most this many search nodes for the exact search of one small component."""
 
+SMALL_COMPONENT_BUDGET = 50_000
+"""A small component's budget is at least this (its proportional share may be far less)."""
+
 NEIGHBOURHOOD = 22
 """Obligations re-optimised together in one large-neighbourhood step."""
 
@@ -83,13 +98,51 @@ LNS_STEP_BUDGET = 6_000
 EJECTION_PASSES = 6
 """Passes of insertion and deletion moves (:func:`_ejections`)."""
 
-RR_PATIENCE = 3_000
-"""Ruin-and-recreate steps in a row without improvement before giving up."""
-"""Search nodes per large-neighbourhood step."""
+ILS_PATIENCE = 300
+"""Iterated-local-search kicks in a row without improvement before giving up."""
 
 _FREE, _ONE, _ZERO = 0, 1, 2
+_MASK64 = (1 << 64) - 1
+
+
+class SplitMix64:
+    """A tiny PRNG with a fixed, version-independent definition (SplitMix64, Steele et al. 2014).
+
+    Python's ``random`` only guarantees ``random()``'s sequence across versions, not ``randrange``
+    or ``sample``; committee members on different Python versions must draw the same numbers.
+    """
+
+    __slots__ = ("state",)
+
+    def __init__(self, seed: int) -> None:
+        self.state = seed & _MASK64
+
+    def next(self) -> int:
+        self.state = (self.state + 0x9E3779B97F4A7C15) & _MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+        return z ^ (z >> 31)
+
+    def randrange(self, n: int) -> int:
+        """An int in ``[0, n)`` (modulo bias is irrelevant here)."""
+        return self.next() % n
+
+    def sample(self, items: list[T], k: int) -> list[T]:
+        """``k`` distinct elements (partial Fisher–Yates on a copy)."""
+        pool = list(items)
+        size = len(pool)
+        for j in range(min(k, size)):
+            r = j + self.randrange(size - j)
+            pool[j], pool[r] = pool[r], pool[j]
+        return pool[: min(k, size)]
+
+
 _SCAN = 8  # candidates examined per choice in greedy moves
-_RUIN_ITEMS = 6  # deferred obligations settled per participant in a ruin step
+_KICK_ITEMS = 3  # deferred obligations settled per participant in an iterated-local-search kick
+_KICK_PASSES = 3  # focused ejection passes after a kick
+_COVER = 10  # candidates of an exact multi-obligation cover in a repair
+_PULLS = 6  # incoming obligations an insertion's repair may settle to cover a deficit
 _SEED = 0x5E771E  # fixed PRNG seed (plus the instance size): same sequence on every member
 
 
@@ -168,6 +221,8 @@ def max_value_settled(problem: CurrencyProblem, fifo: list[bool], budget: Budget
         )
         start = [fifo[k] for k in items]
         share = budget.remaining * len(items) // max(remaining_items, 1)
+        if len(items) <= EXACT_ITEMS:  # small components: enough for an exact search
+            share = min(budget.remaining, max(share, SMALL_COMPONENT_BUDGET))
         remaining_items -= len(items)
         sub_budget = Budget(share)
         chosen = solve_instance(inst, start, sub_budget)
@@ -280,6 +335,7 @@ def solve_instance(inst: Instance, start: list[bool], budget: Budget) -> list[bo
     if n == 0:
         return []
     order = sorted(range(n), key=lambda i: (inst.a[i], i))
+    budget.take(min(2 * n, budget.remaining))  # setting up the two starting solutions is O(n)
     from_fifo = _Local(inst, start, order)
     from_fifo.greedy(list(range(len(inst.avail))), budget)
     from_full = _Local(inst, [True] * n, order)
@@ -305,9 +361,9 @@ def solve_instance(inst: Instance, start: list[bool], budget: Budget) -> list[bo
         found, _ = branch_and_bound(inst, best.value, search_budget)
         budget.remaining -= given - search_budget.remaining
         return found if found is not None else best.x
-    share = Budget(budget.remaining // 2)
+    share = Budget(budget.remaining * 3 // 4)
     given = share.remaining
-    _ruin_recreate(best, inst, share, RR_PATIENCE)
+    _iterated_local_search(best, inst, order, share, ILS_PATIENCE)
     budget.remaining -= given - share.remaining
     _lns(best, inst, budget)
     return best.x
@@ -435,13 +491,27 @@ class _Local:
             else:
                 self.settle(i)
 
-    def repair(self, seeds: list[int], budget: Budget, protected: set[int] | None = None) -> list[int]:
+    def repair(
+        self,
+        seeds: list[int],
+        budget: Budget,
+        protected: set[int] | None = None,
+        pulls: int = 0,
+        cover: bool = False,
+    ) -> list[int]:
         """Defer obligations of short participants until everyone fits; returns the payers touched.
 
         For a short participant: the smallest settled outgoing obligation covering its deficit whose
         payee can absorb the loss, else the largest absorbable one below the deficit, else the
         smallest covering one, else its largest (the payee is then queued in turn). Obligations in
         ``protected`` (membership tests only) are deferred only when nothing else is left.
+
+        With ``pulls > 0`` a short participant may instead be fixed by *settling* one of its deferred
+        incoming obligations that covers the deficit (which raises the value and moves the
+        shortfall, if any, to that obligation's payer), at most ``pulls`` times: preferred when its
+        payer can afford it, or when no deferral would be absorbed by its payee. With ``cover``,
+        a deficit that no single absorbable obligation covers is covered by the cheapest set of
+        absorbable ones (:meth:`_cover`) when there is one.
         """
         m = len(self.bal)
         queued = [False] * m
@@ -451,7 +521,8 @@ class _Local:
                 queued[p] = True
                 work.append(p)
         touched: list[int] = []
-        keep: set[int] = protected if protected is not None else set()
+        keep: set[int] = set(protected) if protected is not None else set()
+        dropped: set[int] = set()
         while work:
             p = work.popleft()
             queued[p] = False
@@ -463,14 +534,97 @@ class _Local:
                             self.defer(i)
                             touched.append(self.u[i])
                     break
-                i = self._pick(p, -self.bal[p], keep)
+                d = -self.bal[p]
+                i = self._pick(p, d, keep)
+                if pulls > 0 and self.avail[p] >= 0:
+                    k = self._pull_candidate(p, d, dropped)
+                    if k >= 0:
+                        r = self.u[k]
+                        if self.bal[r] >= self.a[k] or not self.payee_absorbs(i):
+                            pulls -= 1
+                            self.settle(k)
+                            keep.add(k)
+                            touched.append(self.v[k])
+                            if not queued[r] and self.short(r):
+                                queued[r] = True
+                                work.append(r)
+                            continue
+                if cover and not self.payee_absorbs(i):
+                    several = self._cover(p, d, keep)
+                    if several:
+                        for j in several:
+                            self.defer(j)
+                            dropped.add(j)
+                        touched.append(p)
+                        continue
                 self.defer(i)
+                dropped.add(i)
                 touched.append(p)
                 q = self.v[i]
                 if not queued[q] and self.short(q):
                     queued[q] = True
                     work.append(q)
         return touched
+
+    def _pull_candidate(self, p: int, d: int, dropped: set[int]) -> int:
+        """Smallest deferred obligation to ``p`` covering ``d`` whose payer has liquidity >= 0."""
+        lst = self.in_def[p]
+        pos = bisect_left(lst, (d, -1))
+        for j in range(pos, min(pos + _SCAN, len(lst))):
+            k = lst[j][1]
+            if k not in dropped and self.avail[self.u[k]] >= 0:
+                return k
+        return -1
+
+    def _cover(self, p: int, d: int, keep: set[int]) -> list[int]:
+        """Settled outgoing obligations of ``p`` whose payees absorb the loss, covering ``d`` at least cost.
+
+        Exact over the smallest absorbable obligation at or above ``d`` and the :data:`_COVER`
+        largest absorbable ones below it (depth-first, pruned by the best cover so far); empty if
+        there is none.
+        """
+        lst = self.out_on[p]
+        pos = bisect_left(lst, (d, -1))
+        best_cost = -1
+        best: list[int] = []
+        for j in range(pos, min(pos + _SCAN, len(lst))):
+            i = lst[j][1]
+            if i not in keep and self.payee_absorbs(i):
+                best_cost = lst[j][0]
+                best = [i]
+                break
+        below: list[tuple[int, int]] = []
+        for j in range(pos - 1, -1, -1):
+            i = lst[j][1]
+            if i not in keep and self.payee_absorbs(i):
+                below.append(lst[j])
+                if len(below) >= _COVER:
+                    break
+        if not below:
+            return best
+        suffix = [0] * (len(below) + 1)
+        for j in range(len(below) - 1, -1, -1):
+            suffix[j] = suffix[j + 1] + below[j][0]
+        if suffix[0] < d:
+            return best
+        chosen: list[int] = []
+
+        def search(j: int, total: int) -> None:
+            nonlocal best_cost, best
+            if total >= d:
+                if best_cost < 0 or total < best_cost:
+                    best_cost = total
+                    best = [below[k][1] for k in chosen]
+                return
+            if j == len(below) or total + suffix[j] < d or (best_cost >= 0 and total >= best_cost):
+                return
+            chosen.append(j)
+            search(j + 1, total + below[j][0])
+            chosen.pop()
+            search(j + 1, total)
+
+        search(0, 0)
+        return best
 
     def _pick(self, p: int, d: int, keep: set[int]) -> int:
         lst = self.out_on[p]
@@ -581,7 +735,9 @@ def _insert(lst: list[tuple[int, int]], key: tuple[int, int]) -> None:
     lst.insert(bisect_left(lst, key), key)
 
 
-def _ejections(loc: _Local, order: list[int], budget: Budget, passes: int) -> None:
+def _ejections(
+    loc: _Local, order: list[int], budget: Budget, passes: int, focus: list[bool] | None = None
+) -> None:
     """Ejection-chain local search: insertions and deletions with cascading repair.
 
     * *Insertion* of a deferred obligation ``i`` (largest first): settle it, let its payee spend
@@ -591,7 +747,9 @@ def _ejections(loc: _Local, order: list[int], budget: Budget, passes: int) -> No
       first): defer it, repair its payee if that became short, and refill from the payer with ``j``
       banned; keep if the value rose.
 
-    Passes alternate until one improves nothing (at most ``passes``).
+    Passes alternate until one improves nothing (at most ``passes``). With ``focus``, only
+    obligations with a focused payer or payee are tried, and every participant touched by a
+    successful move joins the focus.
     """
     a_of = loc.a
     u_of = loc.u
@@ -599,8 +757,11 @@ def _ejections(loc: _Local, order: list[int], budget: Budget, passes: int) -> No
     x = loc.x
     for _ in range(passes):
         improved = False
-        pending = [i for i in reversed(order) if not x[i]]
-        budget.take(min(len(pending) // 16, budget.remaining))
+        if focus is None:
+            pending = [i for i in reversed(order) if not x[i]]
+        else:
+            pending = [i for i in reversed(order) if not x[i] and (focus[u_of[i]] or focus[v_of[i]])]
+        budget.take(min(loc.n // 8, budget.remaining))  # the scan itself is O(n)
         for i in pending:
             if x[i]:
                 continue
@@ -612,22 +773,32 @@ def _ejections(loc: _Local, order: list[int], budget: Budget, passes: int) -> No
             u = u_of[i]
             v = v_of[i]
             ops = loc.ops
-            loc.begin()
-            loc.settle(i)
-            loc.greedy([v], budget)
-            touched = loc.repair([u, v], budget, {i})
-            touched.append(v)
-            loc.greedy(touched, budget)
-            if loc.value > before:
-                loc.commit()
-                improved = True
-            else:
+            success = False
+            for pulls, cover in ((_PULLS, True), (0, False)):
+                loc.begin()
+                loc.settle(i)
+                loc.greedy([v], budget)
+                touched = loc.repair([u, v], budget, {i}, pulls, cover)
+                touched.append(v)
+                loc.greedy(touched, budget)
+                if loc.value > before:
+                    _mark(loc, focus)
+                    loc.commit()
+                    success = True
+                    break
                 loc.rollback()
+            if success:
+                improved = True
             budget.take(min(loc.ops - ops, budget.remaining))
         out_def = loc.out_def
         bal = loc.bal
-        candidates = [j for j in order if x[j] and out_def[u_of[j]]]
-        budget.take(min(len(candidates) // 16, budget.remaining))
+        if focus is None:
+            candidates = [j for j in order if x[j] and out_def[u_of[j]]]
+        else:
+            candidates = [
+                j for j in order if x[j] and out_def[u_of[j]] and (focus[u_of[j]] or focus[v_of[j]])
+            ]
+        budget.take(min(loc.n // 8, budget.remaining))
         for j in candidates:
             if not x[j]:
                 continue
@@ -645,6 +816,7 @@ def _ejections(loc: _Local, order: list[int], budget: Budget, passes: int) -> No
             touched.append(p)
             loc.greedy(touched, budget, {j})
             if loc.value > before:
+                _mark(loc, focus)
                 loc.commit()
                 improved = True
             else:
@@ -654,18 +826,29 @@ def _ejections(loc: _Local, order: list[int], budget: Budget, passes: int) -> No
             break
 
 
-def _ruin_recreate(loc: _Local, inst: Instance, budget: Budget, patience: int) -> None:
-    """Ruin and recreate: settle some deferred obligations around a participant, repair, refill.
+def _mark(loc: _Local, focus: list[bool] | None) -> None:
+    if focus is not None and loc.journal is not None:
+        for i in loc.journal:
+            focus[loc.u[i]] = True
+            focus[loc.v[i]] = True
 
-    A step picks a participant and up to three of its counterparties (from a PRNG with a fixed
-    seed, so the sequence is a function of the instance), settles up to :data:`_RUIN_ITEMS` of
-    each one's deferred outgoing obligations regardless of liquidity, repairs the shortfalls
-    (:meth:`_Local.repair`) and refills (:meth:`_Local.greedy`). The step is kept if the value did
-    not drop, else rolled back. Stops after ``patience`` steps in a row without improvement.
+
+def _iterated_local_search(
+    loc: _Local, inst: Instance, order: list[int], budget: Budget, patience: int
+) -> None:
+    """Iterated local search: kick the best solution, re-optimise locally, keep if not worse.
+
+    A kick picks a participant and up to two of its counterparties (PRNG with a fixed seed plus
+    the instance size, so the sequence is a function of the instance), settles up to
+    :data:`_KICK_ITEMS` of each one's deferred outgoing obligations regardless of liquidity, repairs
+    the shortfalls with those protected and refills; then :func:`_ejections` runs focused on the
+    participants the kick touched. The result replaces the best one if its value is at least as
+    high (plateau moves allowed), else the best one is restored. Stops after ``patience`` kicks in
+    a row without improvement, or when the budget is spent.
     """
+    n = loc.n
     m = len(inst.avail)
-    rng = random.Random(_SEED + len(inst.a))
-    neighbours: list[list[int]] = []
+    rng = SplitMix64(_SEED + n)
     seen: list[dict[int, None]] = [{} for _ in range(m)]
     for u, v in zip(inst.u, inst.v, strict=True):
         seen[u][v] = None
@@ -674,40 +857,55 @@ def _ruin_recreate(loc: _Local, inst: Instance, budget: Budget, patience: int) -
     candidates = [p for p in range(m) if loc.out_def[p] or loc.out_on[p]]
     if not candidates:
         return
+    best_value = loc.value
+    best_x = list(loc.x)
     fails = 0
     while budget.remaining > 0 and fails < patience:
         p = candidates[rng.randrange(len(candidates))]
         nb = neighbours[p]
-        region = [p, *rng.sample(nb, min(rng.randint(0, 3), len(nb)))]
-        before = loc.value
-        loc.begin()
-        seeds: list[int] = []
+        region = [p, *rng.sample(nb, min(rng.randrange(3), len(nb)))]
+        picks: list[int] = []
         for r in region:
             pending = loc.out_def[r]
-            if not pending:
-                continue
-            picks = list(pending) if len(pending) <= _RUIN_ITEMS else rng.sample(pending, _RUIN_ITEMS)
-            budget.take(min(len(picks), budget.remaining))
-            for _, i in picks:
-                loc.settle(i)
-                seeds.append(r)
-                seeds.append(inst.v[i])
-        if not seeds:
-            loc.commit()
+            if pending:
+                chosen = list(pending) if len(pending) <= _KICK_ITEMS else rng.sample(pending, _KICK_ITEMS)
+                picks.extend(i for _, i in chosen)
+        if not picks:
             fails += 1
+            budget.take(min(1, budget.remaining))
             continue
-        touched = loc.repair(seeds, budget, {i for _, i in picks})
+        focus = [False] * m
+        seeds: list[int] = []
+        ops = loc.ops
+        for i in picks:
+            if not loc.x[i]:
+                loc.settle(i)
+                seeds.append(inst.u[i])
+                seeds.append(inst.v[i])
+        touched = loc.repair(seeds, budget, set(picks))
         touched.extend(seeds)
         loc.greedy(touched, budget)
-        if loc.value > before:
-            loc.commit()
+        for w in touched:
+            focus[w] = True
+        budget.take(min(loc.ops - ops + n // 4, budget.remaining))
+        _ejections(loc, order, budget, _KICK_PASSES, focus)
+        if loc.value > best_value:
             fails = 0
-        elif loc.value == before:
-            loc.commit()
-            fails += 1
         else:
-            loc.rollback()
             fails += 1
+        if loc.value >= best_value:
+            best_value = loc.value
+            best_x = list(loc.x)
+            continue
+        # restore the best solution
+        x = loc.x
+        to_defer = [i for i in range(n) if x[i] and not best_x[i]]
+        to_settle = [i for i in range(n) if best_x[i] and not x[i]]
+        for i in to_defer:
+            loc.defer(i)
+        for i in to_settle:
+            loc.settle(i)
+        budget.take(min(len(to_defer) + len(to_settle) + n // 4, budget.remaining))
 
 
 def _lns(loc: _Local, inst: Instance, budget: Budget) -> None:

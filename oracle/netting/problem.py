@@ -56,11 +56,16 @@ class CurrencyProblem:
 
 
 def build_problems(
-    obligations: Sequence[Obligation], liquidity: Mapping[tuple[str, str], int]
+    obligations: Sequence[Obligation],
+    liquidity: Mapping[tuple[str, str], int],
+    currencies: Sequence[str] | None = None,
 ) -> list[CurrencyProblem]:
-    """Split ``obligations`` by currency (sorted by code) and put each in canonical form."""
+    """Split ``obligations`` by currency (sorted by code; only ``currencies`` if given) in canonical form."""
+    wanted = None if currencies is None else frozenset(currencies)  # membership tests only
     by_currency: dict[str, list[int]] = {}
     for index, ob in enumerate(obligations):
+        if wanted is not None and ob.currency not in wanted:
+            continue
         rows = by_currency.get(ob.currency)
         if rows is None:
             by_currency[ob.currency] = [index]

@@ -86,7 +86,9 @@ class ClearingOutcome:
     gross_value: dict[str, int] = field(default_factory=dict)
     bilateral: dict[BilateralKey, int] = field(default_factory=dict)
 
-    def closing_balances(self, liquidity: dict[tuple[str, str], int] | None = None) -> dict[tuple[str, str], int]:
+    def closing_balances(
+        self, liquidity: dict[tuple[str, str], int] | None = None
+    ) -> dict[tuple[str, str], int]:
         """``available + net`` per ``(participant, currency)`` that has a position or liquidity."""
         out: dict[tuple[str, str], int] = dict(liquidity or {})
         for pos in self.net_positions:

@@ -71,7 +71,9 @@ contract ResultFuzzTest is HubTest {
                 }
             }
             if (total == 0 || receivers == 0) {
-                for (uint256 i; i < all.length; ++i) delete tmp[n + i];
+                for (uint256 i; i < all.length; ++i) {
+                    delete tmp[n + i];
+                }
                 continue;
             }
             // share `total` among the receivers, each at least 1 when possible
@@ -80,7 +82,9 @@ contract ResultFuzzTest is HubTest {
             for (uint256 i; i < all.length; ++i) {
                 if (role[i] != 2) continue;
                 ++seen;
-                uint256 share = seen == receivers ? left : (left > 1 ? 1 + _rand(seed, 3000 + i + c) % (left / 2 + 1) : 0);
+                uint256 share = seen == receivers
+                    ? left
+                    : (left > 1 ? 1 + _rand(seed, 3000 + i + c) % (left / 2 + 1) : 0);
                 if (share > left) share = left;
                 left -= share;
                 if (share == 0) continue;
@@ -91,11 +95,15 @@ contract ResultFuzzTest is HubTest {
             for (uint256 i; i < all.length; ++i) {
                 if (tmp[n + i].net != 0) tmp[k++] = tmp[n + i];
             }
-            for (uint256 i = k; i < n + all.length; ++i) delete tmp[i];
+            for (uint256 i = k; i < n + all.length; ++i) {
+                delete tmp[i];
+            }
             n = k;
         }
         ps = new NetPosition[](n);
-        for (uint256 i; i < n; ++i) ps[i] = tmp[i];
+        for (uint256 i; i < n; ++i) {
+            ps[i] = tmp[i];
+        }
     }
 
     function _snapshotBalances() internal view returns (int256[] memory out) {
@@ -117,7 +125,9 @@ contract ResultFuzzTest is HubTest {
 
     function _index(address who, bytes3 code) internal view returns (uint256) {
         address[] memory all = members();
-        for (uint256 i; i < all.length; ++i) if (all[i] == who) return 2 * i + (code == SGD ? 0 : 1);
+        for (uint256 i; i < all.length; ++i) {
+            if (all[i] == who) return 2 * i + (code == SGD ? 0 : 1);
+        }
         revert("unknown");
     }
 
@@ -140,7 +150,9 @@ contract ResultFuzzTest is HubTest {
         int256 totalSgd = hub.totalBalance(SGD);
         int256 totalUsd = hub.totalBalance(USD);
         int256[] memory expected = _snapshotBalances();
-        for (uint256 i; i < ps.length; ++i) expected[_index(ps[i].participant, ps[i].currency)] += ps[i].net;
+        for (uint256 i; i < ps.length; ++i) {
+            expected[_index(ps[i].participant, ps[i].currency)] += ps[i].net;
+        }
 
         ClearingResult memory r = resultFor(id, 0, 0, ps);
         int256[] memory before = _snapshotBalances();
@@ -162,7 +174,9 @@ contract ResultFuzzTest is HubTest {
         uint64 id = closeAsAdmin();
         NetPosition[] memory ps = _balanced(seed);
         uint256 receivers;
-        for (uint256 i; i < ps.length; ++i) if (ps[i].net > 0) ++receivers;
+        for (uint256 i; i < ps.length; ++i) {
+            if (ps[i].net > 0) ++receivers;
+        }
         vm.assume(receivers > 0);
         uint256 target = pick % receivers;
         uint256 idx;
@@ -182,7 +196,9 @@ contract ResultFuzzTest is HubTest {
         if (delta == 0) delta = 1;
         ps[idx].net += delta;
         ClearingResult memory r = resultFor(id, 0, 0, ps);
-        vm.expectRevert(abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, ps[idx].currency, delta));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, ps[idx].currency, delta)
+        );
         approveAs(0, r);
         vm.assertFalse(hub.hasApproved(id, oracles[0]), "not recorded");
     }
@@ -206,7 +222,9 @@ contract ResultFuzzTest is HubTest {
         ClearingResult memory r = resultFor(id, 0, 0, ps);
         if (over) {
             vm.expectRevert(
-                abi.encodeWithSelector(IClearingResults.DebitCapExceeded.selector, payer, SGD, -int256(cap) - 1, cap)
+                abi.encodeWithSelector(
+                    IClearingResults.DebitCapExceeded.selector, payer, SGD, -int256(cap) - 1, cap
+                )
             );
             approveAs(0, r);
         } else {
@@ -242,7 +260,9 @@ contract ResultFuzzTest is HubTest {
             (int256 balance, uint256 cap) = hub.accountOf(ps[i].participant, SGD);
             int256 after_ = balance + ps[i].net;
             if (ps[i].net < 0 && after_ < -int256(cap)) {
-                err = abi.encodeWithSelector(IClearingResults.DebitCapExceeded.selector, ps[i].participant, SGD, after_, cap);
+                err = abi.encodeWithSelector(
+                    IClearingResults.DebitCapExceeded.selector, ps[i].participant, SGD, after_, cap
+                );
             }
         }
         ClearingResult memory r = resultFor(id, 0, 0, ps);
@@ -255,7 +275,9 @@ contract ResultFuzzTest is HubTest {
         } else {
             settle(r);
             _assertWithinCaps();
-            for (uint256 i; i < ps.length; ++i) before[_index(ps[i].participant, SGD)] += ps[i].net;
+            for (uint256 i; i < ps.length; ++i) {
+                before[_index(ps[i].participant, SGD)] += ps[i].net;
+            }
             _assertBalances(before);
         }
     }
@@ -267,7 +289,9 @@ contract ResultFuzzTest is HubTest {
         address other = banks[4];
         uint256 used = bound(usedSeed, 1, CAP);
         uint64 id = closeAsAdmin();
-        settle(resultFor(id, 0, 0, positions2(m, -int256(FUNDING + used), other, int256(FUNDING + used), SGD)));
+        settle(
+            resultFor(id, 0, 0, positions2(m, -int256(FUNDING + used), other, int256(FUNDING + used), SGD))
+        );
         uint256 newCap = bound(newCapSeed, 0, used - 1);
         vm.prank(admin);
         hub.setDebitCap(m, SGD, newCap);
@@ -281,7 +305,9 @@ contract ResultFuzzTest is HubTest {
         ClearingResult memory r = resultFor(id, 0, 0, positions2(m, net, other, -net, SGD));
         if (net < 0) {
             vm.expectRevert(
-                abi.encodeWithSelector(IClearingResults.DebitCapExceeded.selector, m, SGD, balance + net, newCap)
+                abi.encodeWithSelector(
+                    IClearingResults.DebitCapExceeded.selector, m, SGD, balance + net, newCap
+                )
             );
             approveAs(0, r);
         } else {

@@ -53,7 +53,15 @@ contract SubmissionFuzzTest is HubTest {
             if (amount == 0) amount = 1;
             bytes32 ref = sequential ? bytes32(base + i) : bytes32(_rand(seed, 300 + i) | 1);
             Obligation memory o = Obligation(
-                1, g.payer, payee, (r >> 24) % 2 == 0 ? SGD : USD, ObligationKind(kind), amount, ref, bytes32(0), bytes32(0)
+                1,
+                g.payer,
+                payee,
+                (r >> 24) % 2 == 0 ? SGD : USD,
+                ObligationKind(kind),
+                amount,
+                ref,
+                bytes32(0),
+                bytes32(0)
             );
             g.full[i] = (r >> 32) % 2 == 0;
             if (g.full[i] && (r >> 40) % 4 != 0) {
@@ -65,12 +73,16 @@ contract SubmissionFuzzTest is HubTest {
     }
 
     function _encode(Gen memory g) internal pure returns (bytes memory b) {
-        for (uint256 i; i < g.os.length; ++i) b = bytes.concat(b, Model.packed(g.os[i], g.full[i]));
+        for (uint256 i; i < g.os.length; ++i) {
+            b = bytes.concat(b, Model.packed(g.os[i], g.full[i]));
+        }
     }
 
     function _allUsed(address payer, Obligation[] memory os) internal view returns (bool) {
         bytes32[] memory refs = new bytes32[](os.length);
-        for (uint256 i; i < os.length; ++i) refs[i] = os[i].ref;
+        for (uint256 i; i < os.length; ++i) {
+            refs[i] = os[i].ref;
+        }
         uint256[] memory used = hub.referencesUsed(payer, refs);
         for (uint256 i; i < os.length; ++i) {
             if ((used[i / 256] >> (i % 256)) & 1 == 0) return false;
@@ -80,9 +92,13 @@ contract SubmissionFuzzTest is HubTest {
 
     function _noneUsed(address payer, Obligation[] memory os) internal view returns (bool) {
         bytes32[] memory refs = new bytes32[](os.length);
-        for (uint256 i; i < os.length; ++i) refs[i] = os[i].ref;
+        for (uint256 i; i < os.length; ++i) {
+            refs[i] = os[i].ref;
+        }
         uint256[] memory used = hub.referencesUsed(payer, refs);
-        for (uint256 i; i < used.length; ++i) if (used[i] != 0) return false;
+        for (uint256 i; i < used.length; ++i) {
+            if (used[i] != 0) return false;
+        }
         return true;
     }
 
@@ -104,7 +120,9 @@ contract SubmissionFuzzTest is HubTest {
         }
         vm.assertTrue(_allUsed(g.payer, g.os), "every reference marked");
         // the same batch again is a duplicate of its first record
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, g.payer, g.os[0].ref));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, g.payer, g.os[0].ref)
+        );
         vm.prank(g.payer);
         hub.submitBatch(batch);
     }
@@ -157,9 +175,13 @@ contract SubmissionFuzzTest is HubTest {
     // ============================================================================ corrupted batches
 
     /// @dev Exactly one fault in record j of an otherwise valid batch: the exact error, and no trace.
-    function testFuzz_corruptedBatchRefused(uint256 seed, uint256 nSeed, uint256 jSeed, uint256 modeSeed, uint256 x)
-        public
-    {
+    function testFuzz_corruptedBatchRefused(
+        uint256 seed,
+        uint256 nSeed,
+        uint256 jSeed,
+        uint256 modeSeed,
+        uint256 x
+    ) public {
         Gen memory g = _generate(seed, bound(nSeed, 1, MAX_RECORDS));
         uint256 n = g.os.length;
         uint256 j = bound(jSeed, 0, n - 1);
@@ -224,13 +246,17 @@ contract SubmissionFuzzTest is HubTest {
                 uint256 lastSize = g.full[n - 1] ? 152 : 88;
                 uint256 cut = bound(x, 1, lastSize - 1);
                 bytes memory shorter = new bytes(batch.length - cut);
-                for (uint256 i; i < shorter.length; ++i) shorter[i] = batch[i];
+                for (uint256 i; i < shorter.length; ++i) {
+                    shorter[i] = batch[i];
+                }
                 batch = shorter;
             } else {
                 // trailing garbage shorter than a record
                 uint256 extra = bound(x, 1, 87);
                 bytes memory tail = new bytes(extra);
-                for (uint256 i; i < extra; ++i) tail[i] = bytes1(uint8(_rand(x, i)));
+                for (uint256 i; i < extra; ++i) {
+                    tail[i] = bytes1(uint8(_rand(x, i)));
+                }
                 batch = bytes.concat(batch, tail);
             }
             err = abi.encodeWithSelector(IClearingCycles.MalformedBatch.selector, batch.length);
@@ -265,27 +291,38 @@ contract SubmissionFuzzTest is HubTest {
             uint256 firstDup = type(uint256).max;
             for (uint256 i; i < size; ++i) {
                 uint256 ref = 1 + _rand(seed, gI * 100 + i) % 1023;
-                os[i] = obligation(payer, banks[2 + i % 3], SGD, ObligationKind.Interbank, 1 + i, bytes32(ref));
+                os[i] =
+                    obligation(payer, banks[2 + i % 3], SGD, ObligationKind.Interbank, 1 + i, bytes32(ref));
                 batch = bytes.concat(batch, Model.packed(os[i], i % 2 == 0));
                 bool seen = (used[ref >> 8] | inBatch[ref >> 8]) >> (ref & 0xff) & 1 == 1;
                 if (firstDup == type(uint256).max && seen) firstDup = ref;
                 inBatch[ref >> 8] |= 1 << (ref & 0xff);
             }
             if (firstDup != type(uint256).max) {
-                vm.expectRevert(abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, payer, bytes32(firstDup)));
+                vm.expectRevert(
+                    abi.encodeWithSelector(
+                        IClearingCycles.DuplicateReference.selector, payer, bytes32(firstDup)
+                    )
+                );
             }
             vm.prank(payer);
             if (viaSubmit) hub.submit(Model.input(os[0]));
             else hub.submitBatch(batch);
             if (firstDup == type(uint256).max) {
-                for (uint256 w; w < 4; ++w) used[w] |= inBatch[w];
+                for (uint256 w; w < 4; ++w) {
+                    used[w] |= inBatch[w];
+                }
                 accepted += size;
             }
         }
         bytes32[] memory all = new bytes32[](1024);
-        for (uint256 i; i < 1024; ++i) all[i] = bytes32(i);
+        for (uint256 i; i < 1024; ++i) {
+            all[i] = bytes32(i);
+        }
         uint256[] memory bits = hub.referencesUsed(payer, all);
-        for (uint256 w; w < 4; ++w) vm.assertEq(bits[w], used[w], "bitmap matches the model");
+        for (uint256 w; w < 4; ++w) {
+            vm.assertEq(bits[w], used[w], "bitmap matches the model");
+        }
         vm.assertEq(uint256(hub.cycle(1).count), accepted, "count");
     }
 
@@ -294,9 +331,14 @@ contract SubmissionFuzzTest is HubTest {
     /// @dev `submit` with random fields from small pools (members, strangers, the payer itself, unknown
     ///      currencies, every kind, zero amounts and references, a used reference): the model predicts
     ///      the exact outcome in the documented order.
-    function testFuzz_submitModel(uint256 payerSel, uint256 payeeSel, uint256 codeSel, uint256 kindSel, uint256 amount, uint256 refSel)
-        public
-    {
+    function testFuzz_submitModel(
+        uint256 payerSel,
+        uint256 payeeSel,
+        uint256 codeSel,
+        uint256 kindSel,
+        uint256 amount,
+        uint256 refSel
+    ) public {
         address[] memory all = members();
         address payer = all[payerSel % all.length];
         bytes32 usedRef = bytes32(uint256(0xAB01));
@@ -317,18 +359,24 @@ contract SubmissionFuzzTest is HubTest {
         bytes32 ref = refSel % 4 == 0 ? bytes32(0) : refSel % 4 == 1 ? usedRef : bytes32(refSel | 1 << 200);
 
         bytes memory err;
-        if (ref == 0) err = abi.encodeWithSelector(IClearingCycles.ZeroReference.selector, 0);
-        else if (!_isMember(payee)) err = abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, ref, payee);
-        else if (code != SGD && code != USD) err = abi.encodeWithSelector(IClearingCycles.UnknownObligationCurrency.selector, ref, code);
-        else if (amount == 0) err = abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, ref);
-        else if (payee == payer) err = abi.encodeWithSelector(IClearingCycles.PayerIsPayee.selector, ref);
-        else if (kind != 0 && kind != _expectedKind(payer, payee)) {
+        if (ref == 0) {
+            err = abi.encodeWithSelector(IClearingCycles.ZeroReference.selector, 0);
+        } else if (!_isMember(payee)) {
+            err = abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, ref, payee);
+        } else if (code != SGD && code != USD) {
+            err = abi.encodeWithSelector(IClearingCycles.UnknownObligationCurrency.selector, ref, code);
+        } else if (amount == 0) {
+            err = abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, ref);
+        } else if (payee == payer) {
+            err = abi.encodeWithSelector(IClearingCycles.PayerIsPayee.selector, ref);
+        } else if (kind != 0 && kind != _expectedKind(payer, payee)) {
             err = abi.encodeWithSelector(IClearingCycles.KindMismatch.selector, ref, ObligationKind(kind));
         } else if (ref == usedRef) {
             err = abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, payer, ref);
         }
 
-        Obligation memory o = Obligation(1, payer, payee, code, ObligationKind(kind), amount, ref, bytes32(0), bytes32(0));
+        Obligation memory o =
+            Obligation(1, payer, payee, code, ObligationKind(kind), amount, ref, bytes32(0), bytes32(0));
         bytes32 before = hub.cycle(1).submissionsHash;
         if (err.length != 0) vm.expectRevert(err);
         vm.prank(payer);

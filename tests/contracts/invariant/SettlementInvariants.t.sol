@@ -80,11 +80,14 @@ contract SettlementInvariantsTest is HubFixture {
         uint64 current = hub.currentCycleId();
         for (uint64 id = 1; id <= current; ++id) {
             Cycle memory c = hub.cycle(id);
-            bool final_ = c.status == CycleStatus.Settled || c.status == CycleStatus.Failed || c.status == CycleStatus.Cancelled;
+            bool final_ = c.status == CycleStatus.Settled || c.status == CycleStatus.Failed
+                || c.status == CycleStatus.Cancelled;
             vm.assertEq(final_, id < next, "final exactly below nextCycleToFinalize");
             vm.assertEq(handler.ghostFinalCount(id), final_ ? 1 : 0, "finalised once");
             vm.assertEq(handler.ghostSettleCount(id), c.status == CycleStatus.Settled ? 1 : 0, "settled once");
-            vm.assertEq(c.resultHash != bytes32(0), c.status == CycleStatus.Settled, "result hash iff settled");
+            vm.assertEq(
+                c.resultHash != bytes32(0), c.status == CycleStatus.Settled, "result hash iff settled"
+            );
         }
     }
 
@@ -93,16 +96,24 @@ contract SettlementInvariantsTest is HubFixture {
         vm.assertEq(handler.ghostObligationsSettledTwice(), 0, "obligation settled twice");
         uint256 open;
         uint64 current = hub.currentCycleId();
-        for (uint64 id = hub.nextCycleToFinalize(); id <= current; ++id) open += hub.cycle(id).count;
+        for (uint64 id = hub.nextCycleToFinalize(); id <= current; ++id) {
+            open += hub.cycle(id).count;
+        }
         vm.assertEq(
-            handler.totalSettled() + handler.pendingCount() + open, handler.totalSubmitted(), "obligations conserved"
+            handler.totalSettled() + handler.pendingCount() + open,
+            handler.totalSubmitted(),
+            "obligations conserved"
         );
     }
 
     function invariant_nextCycleToFinalizeMonotone() public view {
         vm.assertFalse(handler.ghostNextDecreased(), "nextCycleToFinalize decreased");
-        vm.assertGe(uint256(hub.nextCycleToFinalize()), uint256(handler.ghostMaxNext()), "behind the maximum seen");
-        vm.assertLe(uint256(hub.nextCycleToFinalize()), uint256(hub.currentCycleId()), "never past the open cycle");
+        vm.assertGe(
+            uint256(hub.nextCycleToFinalize()), uint256(handler.ghostMaxNext()), "behind the maximum seen"
+        );
+        vm.assertLe(
+            uint256(hub.nextCycleToFinalize()), uint256(hub.currentCycleId()), "never past the open cycle"
+        );
     }
 
     /// @dev The carry is the model's: count == carried obligations, commitment as documented; a ready
@@ -117,7 +128,9 @@ contract SettlementInvariantsTest is HubFixture {
         Cycle memory c = hub.cycle(next);
         if (c.status == CycleStatus.Closed) {
             vm.assertEq(
-                c.inputCommitment, Model.inputCommitment(carry, c.submissionsHash, c.count), "ready cycle binds the carry"
+                c.inputCommitment,
+                Model.inputCommitment(carry, c.submissionsHash, c.count),
+                "ready cycle binds the carry"
             );
             vm.assertTrue(c.readyBlock != 0, "closed and next means ready");
         }

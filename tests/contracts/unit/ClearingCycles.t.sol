@@ -23,7 +23,9 @@ contract ClearingCyclesTest is HubTest {
     // ============================================================================ helpers
 
     function _batch(Obligation[] memory os, bool withAccounts) internal pure returns (bytes memory b) {
-        for (uint256 i; i < os.length; ++i) b = bytes.concat(b, Model.packed(os[i], withAccounts));
+        for (uint256 i; i < os.length; ++i) {
+            b = bytes.concat(b, Model.packed(os[i], withAccounts));
+        }
     }
 
     function _ob(address payer, address payee, ObligationKind kind, uint256 amount, uint256 ref)
@@ -92,10 +94,19 @@ contract ClearingCyclesTest is HubTest {
     // ============================================================================ submit
 
     function test_submit_recordsHashesAndEmits() public {
-        Obligation memory o = _withAccounts(_ob(banks[0], wallets[1], ObligationKind.WalletTopUp, 12_345, 77), 1);
+        Obligation memory o =
+            _withAccounts(_ob(banks[0], wallets[1], ObligationKind.WalletTopUp, 12_345, 77), 1);
         vm.expectEmit(true, true, false, true, address(hub));
         emit IClearingCycles.ObligationSubmitted(
-            banks[0], wallets[1], 1, o.ref, SGD, ObligationKind.WalletTopUp, 12_345, o.payerAccount, o.payeeAccount
+            banks[0],
+            wallets[1],
+            1,
+            o.ref,
+            SGD,
+            ObligationKind.WalletTopUp,
+            12_345,
+            o.payerAccount,
+            o.payeeAccount
         );
         uint64 id = submitOne(o);
         vm.assertEq(uint256(id), 1, "cycle");
@@ -106,7 +117,15 @@ contract ClearingCyclesTest is HubTest {
             c.submissionsHash,
             keccak256(
                 abi.encodePacked(
-                    bytes32(0), banks[0], wallets[1], SGD, uint8(1), uint256(12_345), o.ref, o.payerAccount, o.payeeAccount
+                    bytes32(0),
+                    banks[0],
+                    wallets[1],
+                    SGD,
+                    uint8(1),
+                    uint256(12_345),
+                    o.ref,
+                    o.payerAccount,
+                    o.payeeAccount
                 )
             ),
             "documented formula"
@@ -122,7 +141,9 @@ contract ClearingCyclesTest is HubTest {
         os[2] = _ob(wallets[1], wallets[2], ObligationKind.WalletToWallet, 3, 1);
         os[3] = _ob(banks[4], wallets[0], ObligationKind.Interbank, 4, 2);
         os[3].currency = USD;
-        for (uint256 i; i < os.length; ++i) submitOne(os[i]);
+        for (uint256 i; i < os.length; ++i) {
+            submitOne(os[i]);
+        }
         Cycle memory c = hub.cycle(1);
         vm.assertEq(uint256(c.count), 4, "count");
         vm.assertEq(c.submissionsHash, Model.rolling(bytes32(0), os), "rolling hash");
@@ -157,13 +178,17 @@ contract ClearingCyclesTest is HubTest {
         for (uint256 i; i < codes.length; ++i) {
             Obligation memory o = _ob(banks[0], banks[1], ObligationKind.Interbank, 1, i + 1);
             o.currency = codes[i];
-            vm.expectRevert(abi.encodeWithSelector(IClearingCycles.UnknownObligationCurrency.selector, o.ref, codes[i]));
+            vm.expectRevert(
+                abi.encodeWithSelector(IClearingCycles.UnknownObligationCurrency.selector, o.ref, codes[i])
+            );
             submitOne(o);
         }
     }
 
     function test_submit_revertsZeroAmount() public {
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, bytes32(uint256(5))));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, bytes32(uint256(5)))
+        );
         vm.prank(banks[0]);
         hub.submit(input(banks[1], 0, bytes32(uint256(5))));
     }
@@ -178,7 +203,14 @@ contract ClearingCyclesTest is HubTest {
     ///      so `InvalidKind` is only reachable through `submitBatch`.
     function test_submit_kindOutOfRangeFailsDecoding() public {
         bytes memory data = abi.encodeWithSelector(
-            hub.submit.selector, banks[1], SGD, uint256(4), uint256(1), bytes32(uint256(1)), bytes32(0), bytes32(0)
+            hub.submit.selector,
+            banks[1],
+            SGD,
+            uint256(4),
+            uint256(1),
+            bytes32(uint256(1)),
+            bytes32(0),
+            bytes32(0)
         );
         vm.prank(banks[0]);
         (bool ok, bytes memory ret) = address(hub).call(data);
@@ -190,7 +222,9 @@ contract ClearingCyclesTest is HubTest {
     function test_submit_revertsDuplicateReference() public {
         vm.startPrank(banks[0]);
         hub.submit(input(banks[1], 1, bytes32(uint256(9))));
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(9))));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(9)))
+        );
         hub.submit(input(banks[2], 2, bytes32(uint256(9))));
         vm.stopPrank();
         // another payer may use the same reference
@@ -203,7 +237,9 @@ contract ClearingCyclesTest is HubTest {
         vm.prank(banks[0]);
         hub.submit(input(banks[1], 1, bytes32(uint256(9))));
         closeAsAdmin();
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(9))));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(9)))
+        );
         vm.prank(banks[0]);
         hub.submit(input(banks[1], 1, bytes32(uint256(9))));
     }
@@ -218,7 +254,9 @@ contract ClearingCyclesTest is HubTest {
         vm.expectRevert(abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, o.ref, stranger));
         submitOne(o);
         o.payee = banks[0];
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.UnknownObligationCurrency.selector, o.ref, EUR));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.UnknownObligationCurrency.selector, o.ref, EUR)
+        );
         submitOne(o);
         o.currency = SGD;
         vm.expectRevert(abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, o.ref));
@@ -227,7 +265,9 @@ contract ClearingCyclesTest is HubTest {
         vm.expectRevert(abi.encodeWithSelector(IClearingCycles.PayerIsPayee.selector, o.ref));
         submitOne(o);
         o.payee = banks[1];
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.KindMismatch.selector, o.ref, ObligationKind.WalletTopUp));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.KindMismatch.selector, o.ref, ObligationKind.WalletTopUp)
+        );
         submitOne(o);
         o.kind = ObligationKind.Interbank;
         submitOne(o);
@@ -270,7 +310,9 @@ contract ClearingCyclesTest is HubTest {
                         uint256 before = _count(1);
                         if (!allowed) {
                             vm.expectRevert(
-                                abi.encodeWithSelector(IClearingCycles.KindMismatch.selector, o.ref, ObligationKind(k))
+                                abi.encodeWithSelector(
+                                    IClearingCycles.KindMismatch.selector, o.ref, ObligationKind(k)
+                                )
                             );
                         }
                         if (viaBatch == 0) submitOne(o);
@@ -300,13 +342,17 @@ contract ClearingCyclesTest is HubTest {
         vm.assertEq(seen.length, 3, "events");
         for (uint256 i; i < 3; ++i) {
             os[i].origin = 1;
-            vm.assertEq(keccak256(abi.encode(seen[i])), keccak256(abi.encode(os[i])), "event carries every field");
+            vm.assertEq(
+                keccak256(abi.encode(seen[i])), keccak256(abi.encode(os[i])), "event carries every field"
+            );
         }
     }
 
     function test_submitBatch_fullRecords() public {
         Obligation[] memory os = _three(1);
-        for (uint256 i; i < os.length; ++i) _withAccounts(os[i], i);
+        for (uint256 i; i < os.length; ++i) {
+            _withAccounts(os[i], i);
+        }
         bytes memory batch = _batch(os, true);
         vm.assertEq(batch.length, 3 * 152, "152-byte records");
         vm.recordLogs();
@@ -314,7 +360,9 @@ contract ClearingCyclesTest is HubTest {
         hub.submitBatch(batch);
         Obligation[] memory seen = decodeSubmitted(vm.getRecordedLogs());
         vm.assertEq(_count(1), 3, "count");
-        vm.assertEq(hub.cycle(1).submissionsHash, Model.rolling(bytes32(0), os), "hash over canonical records");
+        vm.assertEq(
+            hub.cycle(1).submissionsHash, Model.rolling(bytes32(0), os), "hash over canonical records"
+        );
         for (uint256 i; i < 3; ++i) {
             vm.assertEq(seen[i].payerAccount, os[i].payerAccount, "payer account in event");
             vm.assertEq(seen[i].payeeAccount, os[i].payeeAccount, "payee account in event");
@@ -355,10 +403,13 @@ contract ClearingCyclesTest is HubTest {
         Obligation[] memory os = _three(1);
         _withAccounts(os[1], 9);
         uint256 snap = vm.snapshotState();
-        for (uint256 i; i < os.length; ++i) submitOne(os[i]);
+        for (uint256 i; i < os.length; ++i) {
+            submitOne(os[i]);
+        }
         bytes32 viaSubmit = hub.cycle(1).submissionsHash;
         vm.revertToState(snap);
-        bytes memory batch = bytes.concat(Model.packed(os[0], false), Model.packed(os[1], true), Model.packed(os[2], false));
+        bytes memory batch =
+            bytes.concat(Model.packed(os[0], false), Model.packed(os[1], true), Model.packed(os[2], false));
         vm.prank(banks[0]);
         hub.submitBatch(batch);
         vm.assertEq(hub.cycle(1).submissionsHash, viaSubmit, "identical");
@@ -394,7 +445,8 @@ contract ClearingCyclesTest is HubTest {
 
     function test_submitBatch_malformed() public {
         bytes memory good = _batch(_three(1), false);
-        bytes memory full = Model.packed(_withAccounts(_ob(banks[0], banks[1], ObligationKind.Interbank, 1, 9), 1), true);
+        bytes memory full =
+            Model.packed(_withAccounts(_ob(banks[0], banks[1], ObligationKind.Interbank, 1, 9), 1), true);
         bytes[6] memory bad = [
             bytes(""),
             _slice(good, 0, 87),
@@ -405,7 +457,9 @@ contract ClearingCyclesTest is HubTest {
         ];
         for (uint256 i; i < bad.length; ++i) {
             _submitBatchExpectRevert(
-                banks[0], bad[i], abi.encodeWithSelector(IClearingCycles.MalformedBatch.selector, bad[i].length)
+                banks[0],
+                bad[i],
+                abi.encodeWithSelector(IClearingCycles.MalformedBatch.selector, bad[i].length)
             );
         }
         vm.assertEq(_count(1), 0, "nothing recorded");
@@ -414,7 +468,9 @@ contract ClearingCyclesTest is HubTest {
 
     /// @dev The length check runs first, before membership.
     function test_submitBatch_malformedBeforeMembership() public {
-        _submitBatchExpectRevert(stranger, "", abi.encodeWithSelector(IClearingCycles.MalformedBatch.selector, 0));
+        _submitBatchExpectRevert(
+            stranger, "", abi.encodeWithSelector(IClearingCycles.MalformedBatch.selector, 0)
+        );
         _submitBatchExpectRevert(
             stranger,
             _batch(_three(1), false),
@@ -425,17 +481,23 @@ contract ClearingCyclesTest is HubTest {
     function test_submitBatch_zeroReferenceReportsIndex() public {
         Obligation[] memory os = _three(1);
         os[2].ref = 0;
-        _submitBatchExpectRevert(banks[0], _batch(os, false), abi.encodeWithSelector(IClearingCycles.ZeroReference.selector, 2));
+        _submitBatchExpectRevert(
+            banks[0], _batch(os, false), abi.encodeWithSelector(IClearingCycles.ZeroReference.selector, 2)
+        );
         os[2].ref = bytes32(uint256(3));
         os[0].ref = 0;
-        _submitBatchExpectRevert(banks[0], _batch(os, true), abi.encodeWithSelector(IClearingCycles.ZeroReference.selector, 0));
+        _submitBatchExpectRevert(
+            banks[0], _batch(os, true), abi.encodeWithSelector(IClearingCycles.ZeroReference.selector, 0)
+        );
     }
 
     function test_submitBatch_zeroAmount() public {
         Obligation[] memory os = _three(1);
         os[1].amount = 0;
         _submitBatchExpectRevert(
-            banks[0], _batch(os, false), abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, os[1].ref)
+            banks[0],
+            _batch(os, false),
+            abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, os[1].ref)
         );
     }
 
@@ -443,7 +505,9 @@ contract ClearingCyclesTest is HubTest {
         Obligation[] memory os = _three(1);
         os[2].payee = banks[0];
         _submitBatchExpectRevert(
-            banks[0], _batch(os, false), abi.encodeWithSelector(IClearingCycles.PayerIsPayee.selector, os[2].ref)
+            banks[0],
+            _batch(os, false),
+            abi.encodeWithSelector(IClearingCycles.PayerIsPayee.selector, os[2].ref)
         );
     }
 
@@ -453,13 +517,29 @@ contract ClearingCyclesTest is HubTest {
         bytes32 ref = bytes32(uint256(99));
         // kind 4 in a short record, kind 4 and kind 127 with the account flag
         bytes memory k4 = abi.encodePacked(banks[1], SGD, uint8(4), uint256(1), ref);
-        bytes memory k4full = abi.encodePacked(banks[1], SGD, uint8(0x84), uint256(1), ref, bytes32("a"), bytes32("b"));
-        bytes memory k127 = abi.encodePacked(banks[1], SGD, uint8(0xff), uint256(1), ref, bytes32("a"), bytes32("b"));
+        bytes memory k4full =
+            abi.encodePacked(banks[1], SGD, uint8(0x84), uint256(1), ref, bytes32("a"), bytes32("b"));
+        bytes memory k127 =
+            abi.encodePacked(banks[1], SGD, uint8(0xff), uint256(1), ref, bytes32("a"), bytes32("b"));
         bytes memory k127short = abi.encodePacked(banks[1], SGD, uint8(0x7f), uint256(1), ref);
-        _submitBatchExpectRevert(banks[0], bytes.concat(head, k4), abi.encodeWithSelector(IClearingCycles.InvalidKind.selector, ref, uint8(4)));
-        _submitBatchExpectRevert(banks[0], bytes.concat(head, k4full), abi.encodeWithSelector(IClearingCycles.InvalidKind.selector, ref, uint8(4)));
-        _submitBatchExpectRevert(banks[0], bytes.concat(k127, head), abi.encodeWithSelector(IClearingCycles.InvalidKind.selector, ref, uint8(127)));
-        _submitBatchExpectRevert(banks[0], k127short, abi.encodeWithSelector(IClearingCycles.InvalidKind.selector, ref, uint8(127)));
+        _submitBatchExpectRevert(
+            banks[0],
+            bytes.concat(head, k4),
+            abi.encodeWithSelector(IClearingCycles.InvalidKind.selector, ref, uint8(4))
+        );
+        _submitBatchExpectRevert(
+            banks[0],
+            bytes.concat(head, k4full),
+            abi.encodeWithSelector(IClearingCycles.InvalidKind.selector, ref, uint8(4))
+        );
+        _submitBatchExpectRevert(
+            banks[0],
+            bytes.concat(k127, head),
+            abi.encodeWithSelector(IClearingCycles.InvalidKind.selector, ref, uint8(127))
+        );
+        _submitBatchExpectRevert(
+            banks[0], k127short, abi.encodeWithSelector(IClearingCycles.InvalidKind.selector, ref, uint8(127))
+        );
     }
 
     function test_submitBatch_inactivePayee() public {
@@ -471,7 +551,9 @@ contract ClearingCyclesTest is HubTest {
             os[1].payee = payees[i];
             os[1].kind = ObligationKind.Interbank;
             _submitBatchExpectRevert(
-                banks[0], _batch(os, false), abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, os[1].ref, payees[i])
+                banks[0],
+                _batch(os, false),
+                abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, os[1].ref, payees[i])
             );
         }
     }
@@ -481,18 +563,24 @@ contract ClearingCyclesTest is HubTest {
     function test_submitBatch_zeroAddressPayee() public {
         Obligation memory z = _ob(banks[1], address(0), ObligationKind.Interbank, 1, 1);
         _submitBatchExpectRevert(
-            banks[1], _batch(one(z), false), abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, z.ref, address(0))
+            banks[1],
+            _batch(one(z), false),
+            abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, z.ref, address(0))
         );
         Obligation[] memory os = new Obligation[](2);
         os[0] = _ob(banks[1], banks[0], ObligationKind.Interbank, 1, 2); // 0xB000: cache slot 0
         os[1] = z;
         _submitBatchExpectRevert(
-            banks[1], _batch(os, true), abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, z.ref, address(0))
+            banks[1],
+            _batch(os, true),
+            abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, z.ref, address(0))
         );
         // a payee in another slot first leaves slot 0 empty
         os[0] = _ob(banks[1], banks[2], ObligationKind.Interbank, 1, 2);
         _submitBatchExpectRevert(
-            banks[1], _batch(os, false), abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, z.ref, address(0))
+            banks[1],
+            _batch(os, false),
+            abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, z.ref, address(0))
         );
         vm.assertEq(_count(1), 0, "nothing recorded");
     }
@@ -524,7 +612,9 @@ contract ClearingCyclesTest is HubTest {
         _submitBatchExpectRevert(
             banks[0],
             _batch(os, false),
-            abi.encodeWithSelector(IClearingCycles.KindMismatch.selector, os[2].ref, ObligationKind.WalletWithdrawal)
+            abi.encodeWithSelector(
+                IClearingCycles.KindMismatch.selector, os[2].ref, ObligationKind.WalletWithdrawal
+            )
         );
     }
 
@@ -535,26 +625,52 @@ contract ClearingCyclesTest is HubTest {
         bytes memory err = abi.encodeWithSelector(IClearingCycles.ZeroReference.selector, 0);
         _submitBatchExpectRevert(banks[0], _batch(one(o), false), err);
         o.ref = bytes32(uint256(1));
-        _submitBatchExpectRevert(banks[0], _batch(one(o), false), abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, o.ref));
+        _submitBatchExpectRevert(
+            banks[0],
+            _batch(one(o), false),
+            abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, o.ref)
+        );
         o.amount = 1;
-        _submitBatchExpectRevert(banks[0], _batch(one(o), false), abi.encodeWithSelector(IClearingCycles.PayerIsPayee.selector, o.ref));
+        _submitBatchExpectRevert(
+            banks[0],
+            _batch(one(o), false),
+            abi.encodeWithSelector(IClearingCycles.PayerIsPayee.selector, o.ref)
+        );
         o.payee = stranger;
-        _submitBatchExpectRevert(banks[0], _batch(one(o), false), abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, o.ref, stranger));
+        _submitBatchExpectRevert(
+            banks[0],
+            _batch(one(o), false),
+            abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, o.ref, stranger)
+        );
         o.payee = banks[1];
-        _submitBatchExpectRevert(banks[0], _batch(one(o), false), abi.encodeWithSelector(IClearingCycles.UnknownObligationCurrency.selector, o.ref, EUR));
+        _submitBatchExpectRevert(
+            banks[0],
+            _batch(one(o), false),
+            abi.encodeWithSelector(IClearingCycles.UnknownObligationCurrency.selector, o.ref, EUR)
+        );
         o.currency = USD;
         _submitBatchExpectRevert(
-            banks[0], _batch(one(o), false), abi.encodeWithSelector(IClearingCycles.KindMismatch.selector, o.ref, ObligationKind.WalletToWallet)
+            banks[0],
+            _batch(one(o), false),
+            abi.encodeWithSelector(
+                IClearingCycles.KindMismatch.selector, o.ref, ObligationKind.WalletToWallet
+            )
         );
         o.kind = ObligationKind.Interbank;
         submitPacked(one(o), false);
-        _submitBatchExpectRevert(banks[0], _batch(one(o), false), abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], o.ref));
+        _submitBatchExpectRevert(
+            banks[0],
+            _batch(one(o), false),
+            abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], o.ref)
+        );
     }
 
     function test_submitBatch_revertsWhenPaused() public {
         vm.prank(admin);
         hub.pause();
-        _submitBatchExpectRevert(banks[0], _batch(_three(1), false), abi.encodeWithSignature("EnforcedPause()"));
+        _submitBatchExpectRevert(
+            banks[0], _batch(_three(1), false), abi.encodeWithSignature("EnforcedPause()")
+        );
     }
 
     /// @dev All or nothing: a bad last record leaves no count, hash or reference bit behind.
@@ -562,12 +678,16 @@ contract ClearingCyclesTest is HubTest {
         Obligation[] memory os = _three(1);
         Obligation memory bad = _ob(banks[0], banks[1], ObligationKind.Interbank, 0, 4);
         _submitBatchExpectRevert(
-            banks[0], _batch(concat(os, one(bad)), false), abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, bad.ref)
+            banks[0],
+            _batch(concat(os, one(bad)), false),
+            abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, bad.ref)
         );
         Cycle memory c = hub.cycle(1);
         vm.assertEq(uint256(c.count), 0, "count");
         vm.assertEq(c.submissionsHash, bytes32(0), "hash");
-        for (uint256 i; i < os.length; ++i) vm.assertFalse(_used(banks[0], os[i].ref), "no reference bit");
+        for (uint256 i; i < os.length; ++i) {
+            vm.assertFalse(_used(banks[0], os[i].ref), "no reference bit");
+        }
         submitPacked(os, false); // the same references are still free
         vm.assertEq(_count(1), 3, "accepted afterwards");
     }
@@ -578,7 +698,9 @@ contract ClearingCyclesTest is HubTest {
         Obligation[] memory os = _three(1);
         os[2].ref = os[1].ref;
         _submitBatchExpectRevert(
-            banks[0], _batch(os, false), abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], os[1].ref)
+            banks[0],
+            _batch(os, false),
+            abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], os[1].ref)
         );
     }
 
@@ -589,7 +711,9 @@ contract ClearingCyclesTest is HubTest {
         os[1].ref = bytes32(uint256(0x1005));
         os[2].ref = bytes32(uint256(5));
         _submitBatchExpectRevert(
-            banks[0], _batch(os, false), abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(5)))
+            banks[0],
+            _batch(os, false),
+            abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(5)))
         );
         // and without the duplicate, all three words end up set
         os[2].ref = bytes32(uint256(0x2005));
@@ -603,14 +727,18 @@ contract ClearingCyclesTest is HubTest {
         submitPacked(_three(1), false);
         Obligation[] memory again = _three(3); // refs 3, 4, 5: 3 was used
         _submitBatchExpectRevert(
-            banks[0], _batch(again, true), abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(3)))
+            banks[0],
+            _batch(again, true),
+            abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(3)))
         );
     }
 
     function test_duplicate_betweenSubmitAndBatch() public {
         submitOne(_ob(banks[0], banks[1], ObligationKind.Interbank, 1, 2));
         _submitBatchExpectRevert(
-            banks[0], _batch(_three(1), false), abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(2)))
+            banks[0],
+            _batch(_three(1), false),
+            abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(2)))
         );
         submitPacked(_three(10), false);
         Obligation memory o = _ob(banks[0], banks[1], ObligationKind.Interbank, 1, 11);
@@ -627,26 +755,38 @@ contract ClearingCyclesTest is HubTest {
         submitPacked(os, false);
         submitOne(_ob(banks[0], banks[1], ObligationKind.Interbank, 1, 0xAB80)); // same word, via submit
         submitOne(_ob(banks[0], banks[1], ObligationKind.Interbank, 1, 0xAC00)); // next word
-        submitOne(_ob(banks[0], banks[1], ObligationKind.Interbank, 1, 0xAB00 | (1 << 255) )); // same low bits, other word
+        submitOne(_ob(banks[0], banks[1], ObligationKind.Interbank, 1, 0xAB00 | (1 << 255))); // same low bits, other word
         bytes32[] memory refs = new bytes32[](7);
         uint256[7] memory q = [uint256(0xAB00), 0xABFF, 0xAB7F, 0xAB80, 0xAC00, 0xAB01, 0xAAFF];
-        for (uint256 i; i < 7; ++i) refs[i] = bytes32(q[i]);
+        for (uint256 i; i < 7; ++i) {
+            refs[i] = bytes32(q[i]);
+        }
         uint256 used = hub.referencesUsed(banks[0], refs)[0];
         vm.assertEq(used, 0x1f, "first five used, neighbours free");
         Obligation memory dup = _ob(banks[0], banks[2], ObligationKind.Interbank, 1, 0xABFF);
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(0xABFF))));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(0xABFF))
+            )
+        );
         submitOne(dup);
         _submitBatchExpectRevert(
             banks[0],
             _batch(one(_ob(banks[0], banks[2], ObligationKind.Interbank, 1, 0xAB80)), false),
-            abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(0xAB80)))
+            abi.encodeWithSelector(
+                IClearingCycles.DuplicateReference.selector, banks[0], bytes32(uint256(0xAB80))
+            )
         );
         // 256 references in one word, in one batch
         Obligation[] memory full = new Obligation[](256);
-        for (uint256 i; i < 256; ++i) full[i] = _ob(banks[1], banks[2], ObligationKind.Interbank, 1, 0x5500 + i);
+        for (uint256 i; i < 256; ++i) {
+            full[i] = _ob(banks[1], banks[2], ObligationKind.Interbank, 1, 0x5500 + i);
+        }
         submitPacked(full, false);
         bytes32[] memory all = new bytes32[](258);
-        for (uint256 i; i < 258; ++i) all[i] = bytes32(0x54FF + i);
+        for (uint256 i; i < 258; ++i) {
+            all[i] = bytes32(0x54FF + i);
+        }
         uint256[] memory bits = hub.referencesUsed(banks[1], all);
         vm.assertEq(bits.length, 2, "two result words");
         vm.assertEq(bits[0], type(uint256).max - 1, "0x54FF free, 0x5500..0x55FE used");
@@ -655,9 +795,13 @@ contract ClearingCyclesTest is HubTest {
 
     function test_referencesUsed_layout() public {
         bytes32[] memory refs = new bytes32[](300);
-        for (uint256 i; i < 300; ++i) refs[i] = keccak256(abi.encode("ref", i));
+        for (uint256 i; i < 300; ++i) {
+            refs[i] = keccak256(abi.encode("ref", i));
+        }
         Obligation[] memory os = new Obligation[](100);
-        for (uint256 i; i < 100; ++i) os[i] = obligation(banks[2], banks[3], SGD, ObligationKind.Interbank, 1, refs[3 * i]);
+        for (uint256 i; i < 100; ++i) {
+            os[i] = obligation(banks[2], banks[3], SGD, ObligationKind.Interbank, 1, refs[3 * i]);
+        }
         submitPacked(os, false);
         uint256[] memory used = hub.referencesUsed(banks[2], refs);
         vm.assertEq(used.length, 2, "ceil(300/256)");
@@ -678,7 +822,11 @@ contract ClearingCyclesTest is HubTest {
         for (uint256 i; i < 6; ++i) {
             bool toWallet = i % 2 == 1;
             os[i] = _ob(
-                banks[2], toWallet ? wallets[0] : banks[0], toWallet ? ObligationKind.WalletTopUp : ObligationKind.Interbank, 1 + i, 1 + i
+                banks[2],
+                toWallet ? wallets[0] : banks[0],
+                toWallet ? ObligationKind.WalletTopUp : ObligationKind.Interbank,
+                1 + i,
+                1 + i
             );
         }
         submitPacked(os, false);
@@ -691,7 +839,11 @@ contract ClearingCyclesTest is HubTest {
         bad[1] = _ob(banks[2], wallets[0], ObligationKind.WalletTopUp, 1, 101);
         bad[2] = _ob(banks[2], banks[0], ObligationKind.WalletTopUp, 1, 102);
         _submitBatchExpectRevert(
-            banks[2], _batch(bad, false), abi.encodeWithSelector(IClearingCycles.KindMismatch.selector, bad[2].ref, ObligationKind.WalletTopUp)
+            banks[2],
+            _batch(bad, false),
+            abi.encodeWithSelector(
+                IClearingCycles.KindMismatch.selector, bad[2].ref, ObligationKind.WalletTopUp
+            )
         );
         // and an interbank payment to the wallet after the bank is accepted (interbank is any pair)
         bad[2] = _ob(banks[2], wallets[0], ObligationKind.Interbank, 1, 102);
@@ -706,7 +858,9 @@ contract ClearingCyclesTest is HubTest {
         os[0] = _ob(banks[2], banks[0], ObligationKind.Interbank, 1, 1);
         os[1] = _ob(banks[2], wallets[0], ObligationKind.WalletTopUp, 1, 2);
         _submitBatchExpectRevert(
-            banks[2], _batch(os, false), abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, os[1].ref, wallets[0])
+            banks[2],
+            _batch(os, false),
+            abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, os[1].ref, wallets[0])
         );
         // same-nibble payees registered on purpose, one active and one suspended, repeatedly alternated
         address a = address(0xD010);
@@ -722,7 +876,9 @@ contract ClearingCyclesTest is HubTest {
         xs[2] = _ob(banks[2], a, ObligationKind.Interbank, 1, 12);
         xs[3] = _ob(banks[2], b, ObligationKind.Interbank, 1, 13);
         _submitBatchExpectRevert(
-            banks[2], _batch(xs, false), abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, xs[3].ref, b)
+            banks[2],
+            _batch(xs, false),
+            abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, xs[3].ref, b)
         );
     }
 
@@ -733,7 +889,9 @@ contract ClearingCyclesTest is HubTest {
         hub.suspendParticipant(banks[0], "s");
         Obligation memory o = _ob(banks[2], banks[0], ObligationKind.Interbank, 1, 2);
         _submitBatchExpectRevert(
-            banks[2], _batch(one(o), false), abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, o.ref, banks[0])
+            banks[2],
+            _batch(one(o), false),
+            abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, o.ref, banks[0])
         );
     }
 
@@ -774,12 +932,16 @@ contract ClearingCyclesTest is HubTest {
         uint64 id = closeAsAdmin();
         Cycle memory c = hub.cycle(id);
         vm.assertEq(c.submissionsHash, bytes32(0), "empty hash");
-        vm.assertEq(c.inputCommitment, Model.inputCommitment(bytes32(0), bytes32(0), 0), "commitment of nothing");
+        vm.assertEq(
+            c.inputCommitment, Model.inputCommitment(bytes32(0), bytes32(0), 0), "commitment of nothing"
+        );
     }
 
     function test_closeCycle_nonAdminWithoutDuration() public {
         vm.warp(1_000_000);
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.CycleStillRunning.selector, uint64(1), uint64(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.CycleStillRunning.selector, uint64(1), uint64(0))
+        );
         vm.prank(stranger);
         hub.closeCycle();
     }
@@ -794,7 +956,11 @@ contract ClearingCyclesTest is HubTest {
         emit IClearingCycles.CycleOpened(2, 500, 500 + DURATION);
         closeAsAdmin();
         vm.warp(500 + DURATION - 1);
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.CycleStillRunning.selector, uint64(2), uint64(500 + DURATION)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IClearingCycles.CycleStillRunning.selector, uint64(2), uint64(500 + DURATION)
+            )
+        );
         vm.prank(stranger);
         hub.closeCycle();
         vm.warp(500 + DURATION);
@@ -822,10 +988,14 @@ contract ClearingCyclesTest is HubTest {
         hub.setCycleDuration(DURATION);
         vm.warp(100 + 10 * DURATION);
         // cycle 1 opened without a duration: still manual
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.CycleStillRunning.selector, uint64(1), uint64(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.CycleStillRunning.selector, uint64(1), uint64(0))
+        );
         vm.prank(stranger);
         hub.closeCycle();
-        vm.assertEq(uint256(submitOne(_ob(banks[0], banks[1], ObligationKind.Interbank, 1, 1))), 1, "no rollover");
+        vm.assertEq(
+            uint256(submitOne(_ob(banks[0], banks[1], ObligationKind.Interbank, 1, 1))), 1, "no rollover"
+        );
         uint256 t2 = block.timestamp;
         closeAsAdmin(); // cycle 2 gets the duration
         // switching back to manual does not take cycle 2's deadline away
@@ -835,7 +1005,9 @@ contract ClearingCyclesTest is HubTest {
         vm.prank(stranger);
         vm.assertEq(uint256(hub.closeCycle()), 2, "2 closes at its announced time");
         vm.warp(t2 + 100 * DURATION);
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.CycleStillRunning.selector, uint64(3), uint64(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.CycleStillRunning.selector, uint64(3), uint64(0))
+        );
         vm.prank(stranger);
         hub.closeCycle();
     }
@@ -861,7 +1033,9 @@ contract ClearingCyclesTest is HubTest {
         vm.expectEmit(true, false, false, true, address(hub));
         emit IClearingCycles.CycleOpened(3, 1000 + DURATION, 1000 + 2 * DURATION);
         vm.expectEmit(true, true, false, true, address(hub));
-        emit IClearingCycles.ObligationSubmitted(banks[3], banks[1], 3, o.ref, SGD, ObligationKind.Interbank, 1, bytes32(0), bytes32(0));
+        emit IClearingCycles.ObligationSubmitted(
+            banks[3], banks[1], 3, o.ref, SGD, ObligationKind.Interbank, 1, bytes32(0), bytes32(0)
+        );
         uint64 id = submitOne(o);
         vm.assertEq(uint256(id), 3, "rolled into 3");
         vm.assertEq(uint256(hub.cycle(2).status), uint256(CycleStatus.Closed), "2 closed by the submission");
@@ -892,7 +1066,9 @@ contract ClearingCyclesTest is HubTest {
     function test_lazyRollover_onlyOneCycleAfterLongIdle() public {
         _openTimedCycle2(1000);
         vm.warp(1000 + 50 * DURATION);
-        vm.assertEq(uint256(submitOne(_ob(banks[0], banks[1], ObligationKind.Interbank, 1, 1))), 3, "one roll");
+        vm.assertEq(
+            uint256(submitOne(_ob(banks[0], banks[1], ObligationKind.Interbank, 1, 1))), 3, "one roll"
+        );
         vm.assertEq(uint256(hub.currentCycleId()), 3, "3");
         vm.assertEq(uint256(hub.cycle(4).status), uint256(CycleStatus.None), "no empty cycles created");
     }
@@ -901,7 +1077,9 @@ contract ClearingCyclesTest is HubTest {
         _openTimedCycle2(1000);
         vm.warp(1000 + DURATION);
         Obligation memory z = _ob(banks[0], banks[1], ObligationKind.Interbank, 0, 1);
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, bytes32(uint256(1))));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, bytes32(uint256(1)))
+        );
         submitOne(z);
         _submitBatchExpectRevert(
             banks[0],
@@ -917,7 +1095,9 @@ contract ClearingCyclesTest is HubTest {
     function test_failCycle_noTimeoutConfigured() public {
         uint64 id = closeAsAdmin();
         vm.warp(10 ** 9);
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.SettlementTimeoutNotReached.selector, id, uint64(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.SettlementTimeoutNotReached.selector, id, uint64(0))
+        );
         hub.failCycle(id);
     }
 
@@ -932,7 +1112,9 @@ contract ClearingCyclesTest is HubTest {
         uint64 id = closeAsAdmin();
         bytes32 ic = hub.cycle(id).inputCommitment;
         vm.warp(2599);
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.SettlementTimeoutNotReached.selector, id, uint64(2600)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.SettlementTimeoutNotReached.selector, id, uint64(2600))
+        );
         vm.prank(stranger);
         hub.failCycle(id);
         vm.warp(2600);
@@ -978,7 +1160,11 @@ contract ClearingCyclesTest is HubTest {
         hub.cancelCycle(1, "x"); // 2 ready at 5000
         vm.assertEq(uint256(hub.cycle(2).readyAt), 5000, "readyAt");
         vm.warp(5599);
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.SettlementTimeoutNotReached.selector, uint64(2), uint64(5600)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IClearingCycles.SettlementTimeoutNotReached.selector, uint64(2), uint64(5600)
+            )
+        );
         hub.failCycle(2);
         vm.warp(5600);
         hub.failCycle(2);
@@ -1029,7 +1215,9 @@ contract ClearingCyclesTest is HubTest {
         vm.assertEq(carry, bytes32(0), "nothing to carry");
         vm.assertEq(uint256(carried), 0, "zero");
         closeAsAdmin();
-        vm.assertEq(hub.cycle(2).inputCommitment, Model.inputCommitment(bytes32(0), bytes32(0), 0), "2 starts clean");
+        vm.assertEq(
+            hub.cycle(2).inputCommitment, Model.inputCommitment(bytes32(0), bytes32(0), 0), "2 starts clean"
+        );
     }
 
     /// @dev An empty cycle cancelled while something is carried keeps carrying it, wrapped in its own commitment.
@@ -1079,11 +1267,15 @@ contract ClearingCyclesTest is HubTest {
         vm.assertEq(uint256(carried), 5, "3 + 2");
 
         uint64 id = closeAsAdmin(); // cycle 3, empty, input = the 5 carried
-        vm.assertEq(hub.cycle(id).inputCommitment, Model.inputCommitment(ic2, bytes32(0), 0), "3's commitment");
+        vm.assertEq(
+            hub.cycle(id).inputCommitment, Model.inputCommitment(ic2, bytes32(0), 0), "3's commitment"
+        );
         Obligation[] memory all = concat(c1, c2);
         ClearingResult memory r = realResult(id, all, new Obligation[](0));
         r.settledCount = 4;
-        vm.expectRevert(abi.encodeWithSignature("CountMismatch(uint64,uint64,uint64)", id, uint64(5), uint64(4)));
+        vm.expectRevert(
+            abi.encodeWithSignature("CountMismatch(uint64,uint64,uint64)", id, uint64(5), uint64(4))
+        );
         approveAs(0, r);
         r.settledCount = 5;
         settle(r);
@@ -1094,7 +1286,17 @@ contract ClearingCyclesTest is HubTest {
         for (uint256 i; i < all.length; ++i) {
             Obligation memory o = all[i];
             vm.assertTrue(
-                hub.verifyObligation(id, true, Model.proof(tree, Model.leaf(o)), o.origin, o.payer, o.payee, o.currency, o.amount, o.ref),
+                hub.verifyObligation(
+                    id,
+                    true,
+                    Model.proof(tree, Model.leaf(o)),
+                    o.origin,
+                    o.payer,
+                    o.payee,
+                    o.currency,
+                    o.amount,
+                    o.ref
+                ),
                 "proved with its origin cycle"
             );
         }
@@ -1117,7 +1319,9 @@ contract ClearingCyclesTest is HubTest {
         vm.roll(6);
         vm.recordLogs();
         closeAsAdmin();
-        vm.assertFalse(_hasTopic(vm.getRecordedLogs(), IClearingCycles.CycleReady.selector), "2 not ready yet");
+        vm.assertFalse(
+            _hasTopic(vm.getRecordedLogs(), IClearingCycles.CycleReady.selector), "2 not ready yet"
+        );
         Cycle memory c2 = hub.cycle(2);
         vm.assertEq(uint256(c2.status), uint256(CycleStatus.Closed), "closed");
         vm.assertEq(uint256(c2.readyBlock) + uint256(c2.readyAt), 0, "not ready");
@@ -1183,7 +1387,9 @@ contract ClearingCyclesTest is HubTest {
         Obligation memory o = _ob(banks[0], banks[1], ObligationKind.Interbank, 1, 1);
         vm.expectRevert(abi.encodeWithSignature("EnforcedPause()"));
         submitOne(o);
-        _submitBatchExpectRevert(banks[0], _batch(_three(1), false), abi.encodeWithSignature("EnforcedPause()"));
+        _submitBatchExpectRevert(
+            banks[0], _batch(_three(1), false), abi.encodeWithSignature("EnforcedPause()")
+        );
         closeAsAdmin();
         vm.prank(admin);
         hub.unpause();
@@ -1222,6 +1428,8 @@ contract ClearingCyclesTest is HubTest {
 
     function _slice(bytes memory b, uint256 from, uint256 to) internal pure returns (bytes memory out) {
         out = new bytes(to - from);
-        for (uint256 i; i < out.length; ++i) out[i] = b[from + i];
+        for (uint256 i; i < out.length; ++i) {
+            out[i] = b[from + i];
+        }
     }
 }

@@ -195,13 +195,17 @@ contract ClearingResultsTest is HubTest {
         hub.removeOracle(oracles[0]);
         hub.removeOracle(oracles[1]);
         vm.stopPrank();
-        _expectRevertApprove(2, _full(), abi.encodeWithSelector(IClearingResults.CommitteeMisconfigured.selector, 1, 2));
+        _expectRevertApprove(
+            2, _full(), abi.encodeWithSelector(IClearingResults.CommitteeMisconfigured.selector, 1, 2)
+        );
     }
 
     function test_approve_revertsCommitteeMisconfigured_noMajority() public {
         vm.prank(admin);
         hub.addOracle(stranger); // n = 4, k = 2
-        _expectRevertApprove(0, _full(), abi.encodeWithSelector(IClearingResults.CommitteeMisconfigured.selector, 4, 2));
+        _expectRevertApprove(
+            0, _full(), abi.encodeWithSelector(IClearingResults.CommitteeMisconfigured.selector, 4, 2)
+        );
         // the non-oracle check comes first
         ClearingResult memory r = _full();
         vm.expectRevert(abi.encodeWithSelector(IMembership.NotOracle.selector, banks[0]));
@@ -212,7 +216,9 @@ contract ClearingResultsTest is HubTest {
     function test_approve_revertsCommitteeMisconfigured_thresholdNeverSet() public {
         SettlementHub h = new SettlementHub(admin);
         vm.startPrank(admin);
-        for (uint256 i; i < 3; ++i) h.addOracle(oracles[i]);
+        for (uint256 i; i < 3; ++i) {
+            h.addOracle(oracles[i]);
+        }
         h.closeCycle();
         vm.stopPrank();
         ClearingResult memory r;
@@ -236,9 +242,13 @@ contract ClearingResultsTest is HubTest {
         ClearingResult memory r = resultFor(2, 0, 3, new NetPosition[](0));
         _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(2)));
         ClearingResult memory future = resultFor(7, 0, 0, new NetPosition[](0));
-        _expectRevertApprove(0, future, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(7)));
+        _expectRevertApprove(
+            0, future, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(7))
+        );
         ClearingResult memory zero = resultFor(0, 0, 0, new NetPosition[](0));
-        _expectRevertApprove(0, zero, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(0)));
+        _expectRevertApprove(
+            0, zero, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(0))
+        );
     }
 
     /// @dev Replay: once settled, the same result (or any other) for the cycle is refused, by every oracle.
@@ -246,7 +256,9 @@ contract ClearingResultsTest is HubTest {
         ClearingResult memory r = _full();
         settle(r);
         for (uint256 i; i < 3; ++i) {
-            _expectRevertApprove(i, r, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(1)));
+            _expectRevertApprove(
+                i, r, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(1))
+            );
         }
         // a new committee epoch does not reopen it either
         vm.prank(admin);
@@ -272,7 +284,10 @@ contract ClearingResultsTest is HubTest {
             0,
             r,
             abi.encodeWithSelector(
-                IClearingResults.CommitmentMismatch.selector, uint64(2), hub.cycle(2).inputCommitment, r.inputCommitment
+                IClearingResults.CommitmentMismatch.selector,
+                uint64(2),
+                hub.cycle(2).inputCommitment,
+                r.inputCommitment
             )
         );
     }
@@ -284,22 +299,38 @@ contract ClearingResultsTest is HubTest {
         bytes32 expected = r.inputCommitment;
         r.inputCommitment = keccak256("other");
         _expectRevertApprove(
-            0, r, abi.encodeWithSelector(IClearingResults.CommitmentMismatch.selector, uint64(1), expected, r.inputCommitment)
+            0,
+            r,
+            abi.encodeWithSelector(
+                IClearingResults.CommitmentMismatch.selector, uint64(1), expected, r.inputCommitment
+            )
         );
         r.inputCommitment = bytes32(0);
         _expectRevertApprove(
-            0, r, abi.encodeWithSelector(IClearingResults.CommitmentMismatch.selector, uint64(1), expected, bytes32(0))
+            0,
+            r,
+            abi.encodeWithSelector(
+                IClearingResults.CommitmentMismatch.selector, uint64(1), expected, bytes32(0)
+            )
         );
     }
 
     function test_approve_revertsCountMismatch() public {
         ClearingResult memory r = _full();
         r.settledCount = 2;
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.CountMismatch.selector, uint64(1), uint64(3), uint64(2)));
+        _expectRevertApprove(
+            0,
+            r,
+            abi.encodeWithSelector(IClearingResults.CountMismatch.selector, uint64(1), uint64(3), uint64(2))
+        );
         r.settledCount = 3;
         r.deferredCount = 1;
         r.deferredRoot = keccak256("d");
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.CountMismatch.selector, uint64(1), uint64(3), uint64(4)));
+        _expectRevertApprove(
+            0,
+            r,
+            abi.encodeWithSelector(IClearingResults.CountMismatch.selector, uint64(1), uint64(3), uint64(4))
+        );
     }
 
     /// @dev The expected count includes what the cycle inherited.
@@ -312,7 +343,9 @@ contract ClearingResultsTest is HubTest {
         submitOne(interbank(banks[3], banks[4], 1));
         uint64 id = closeAsAdmin();
         ClearingResult memory r2 = resultFor(id, 1, 0, new NetPosition[](0));
-        _expectRevertApprove(0, r2, abi.encodeWithSelector(IClearingResults.CountMismatch.selector, id, uint64(3), uint64(1)));
+        _expectRevertApprove(
+            0, r2, abi.encodeWithSelector(IClearingResults.CountMismatch.selector, id, uint64(3), uint64(1))
+        );
         r2 = resultFor(id, 0, 3, new NetPosition[](0));
         settle(r2);
     }
@@ -321,19 +354,29 @@ contract ClearingResultsTest is HubTest {
         ClearingResult memory r = _full();
         bytes32 root = r.settledRoot;
         r.settledRoot = 0;
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.RootCountMismatch.selector, bytes32(0), uint64(3)));
+        _expectRevertApprove(
+            0, r, abi.encodeWithSelector(IClearingResults.RootCountMismatch.selector, bytes32(0), uint64(3))
+        );
         // settled: root without count
         r = resultFor(1, 0, 3, new NetPosition[](0));
         r.settledRoot = root;
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.RootCountMismatch.selector, root, uint64(0)));
+        _expectRevertApprove(
+            0, r, abi.encodeWithSelector(IClearingResults.RootCountMismatch.selector, root, uint64(0))
+        );
         // deferred: count without root
         r = resultFor(1, 0, 3, new NetPosition[](0));
         r.deferredRoot = 0;
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.RootCountMismatch.selector, bytes32(0), uint64(3)));
+        _expectRevertApprove(
+            0, r, abi.encodeWithSelector(IClearingResults.RootCountMismatch.selector, bytes32(0), uint64(3))
+        );
         // deferred: root without count
         r = _full();
         r.deferredRoot = keccak256("d");
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.RootCountMismatch.selector, r.deferredRoot, uint64(0)));
+        _expectRevertApprove(
+            0,
+            r,
+            abi.encodeWithSelector(IClearingResults.RootCountMismatch.selector, r.deferredRoot, uint64(0))
+        );
     }
 
     function test_approve_revertsPositionsNotCanonical_zeroNet() public {
@@ -342,7 +385,9 @@ contract ClearingResultsTest is HubTest {
         _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 0));
         r = _full();
         NetPosition[] memory ps = new NetPosition[](6);
-        for (uint256 i; i < 5; ++i) ps[i] = r.positions[i];
+        for (uint256 i; i < 5; ++i) {
+            ps[i] = r.positions[i];
+        }
         ps[5] = NetPosition(banks[4], USD, 0); // sorted, but zero
         r.positions = ps;
         _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 5));
@@ -370,7 +415,11 @@ contract ClearingResultsTest is HubTest {
         ps[3] = NetPosition(banks[1], USD, 1);
         ps[4] = NetPosition(banks[2], SGD, -1);
         ps[5] = NetPosition(banks[3], SGD, 1);
-        _expectRevertApprove(0, resultFor(1, 3, 0, ps), abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 4));
+        _expectRevertApprove(
+            0,
+            resultFor(1, 3, 0, ps),
+            abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 4)
+        );
     }
 
     function test_approve_revertsPositionsNotCanonical_unsortedParticipant() public {
@@ -387,7 +436,11 @@ contract ClearingResultsTest is HubTest {
         ps[0] = NetPosition(banks[0], SGD, -500);
         ps[1] = NetPosition(banks[1], SGD, 250);
         ps[2] = NetPosition(banks[1], SGD, 250);
-        _expectRevertApprove(0, resultFor(1, 3, 0, ps), abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 2));
+        _expectRevertApprove(
+            0,
+            resultFor(1, 3, 0, ps),
+            abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 2)
+        );
     }
 
     /// @dev The same participant in two currencies is canonical.
@@ -404,10 +457,14 @@ contract ClearingResultsTest is HubTest {
     function test_approve_revertsNetsDoNotBalance() public {
         ClearingResult memory r = _full();
         r.positions[4].net = -299; // USD sums to +1, found at the end
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, USD, int256(1)));
+        _expectRevertApprove(
+            0, r, abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, USD, int256(1))
+        );
         r = _full();
         r.positions[2].net = 199; // SGD sums to -1, found when USD starts
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, SGD, int256(-1)));
+        _expectRevertApprove(
+            0, r, abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, SGD, int256(-1))
+        );
         _expectRevertApprove(
             0,
             resultFor(1, 3, 0, positions1(banks[0], SGD, 42)),
@@ -418,7 +475,11 @@ contract ClearingResultsTest is HubTest {
     function test_approve_revertsUnknownParticipant() public {
         // stranger (0x5757) sorts before the banks (0xB000..)
         NetPosition[] memory ps = positions2(stranger, 10, banks[0], -10, SGD);
-        _expectRevertApprove(0, resultFor(1, 3, 0, ps), abi.encodeWithSelector(IMembership.UnknownParticipant.selector, stranger));
+        _expectRevertApprove(
+            0,
+            resultFor(1, 3, 0, ps),
+            abi.encodeWithSelector(IMembership.UnknownParticipant.selector, stranger)
+        );
     }
 
     function test_approve_revertsUnknownCurrency() public {
@@ -429,7 +490,11 @@ contract ClearingResultsTest is HubTest {
         ps[1] = NetPosition(banks[1], EUR, 1);
         ps[2] = NetPosition(banks[0], SGD, -1);
         ps[3] = NetPosition(banks[1], SGD, 1);
-        _expectRevertApprove(0, resultFor(1, 3, 0, ps), abi.encodeWithSelector(ISettlementAccounts.UnknownCurrency.selector, EUR));
+        _expectRevertApprove(
+            0,
+            resultFor(1, 3, 0, ps),
+            abi.encodeWithSelector(ISettlementAccounts.UnknownCurrency.selector, EUR)
+        );
         ps[0].currency = "JPY";
         ps[1].currency = "JPY";
         vm.prank(admin);
@@ -444,7 +509,9 @@ contract ClearingResultsTest is HubTest {
         _expectRevertApprove(
             0,
             resultFor(1, 3, 0, ps),
-            abi.encodeWithSelector(IClearingResults.DebitCapExceeded.selector, banks[0], SGD, -int256(CAP) - 1, CAP)
+            abi.encodeWithSelector(
+                IClearingResults.DebitCapExceeded.selector, banks[0], SGD, -int256(CAP) - 1, CAP
+            )
         );
         vm.assertEq(hub.approvals(1, hub.hashResult(resultFor(1, 3, 0, ps))), 0, "nothing recorded");
         vm.assertFalse(hub.hasApproved(1, oracles[0]), "not approved");
@@ -473,10 +540,14 @@ contract ClearingResultsTest is HubTest {
     function test_approve_revertsAlreadyApproved() public {
         ClearingResult memory r = _full();
         approveAs(0, r);
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.AlreadyApproved.selector, uint64(1), oracles[0]));
+        _expectRevertApprove(
+            0, r, abi.encodeWithSelector(IClearingResults.AlreadyApproved.selector, uint64(1), oracles[0])
+        );
         ClearingResult memory other = _full();
         other.settledRoot = keccak256("other tree");
-        _expectRevertApprove(0, other, abi.encodeWithSelector(IClearingResults.AlreadyApproved.selector, uint64(1), oracles[0]));
+        _expectRevertApprove(
+            0, other, abi.encodeWithSelector(IClearingResults.AlreadyApproved.selector, uint64(1), oracles[0])
+        );
     }
 
     function test_approve_differentHashesDoNotCombine() public {
@@ -574,7 +645,11 @@ contract ClearingResultsTest is HubTest {
         ClearingResult memory r = _full();
         bytes32 h = hub.hashResult(r);
         vm.assertEq(
-            h, keccak256(abi.encode(keccak256("SettlementHub.ClearingResult.v1"), block.chainid, address(hub), r)), "formula"
+            h,
+            keccak256(
+                abi.encode(keccak256("SettlementHub.ClearingResult.v1"), block.chainid, address(hub), r)
+            ),
+            "formula"
         );
         uint256 original = block.chainid;
         vm.chainId(original + 1);
@@ -614,7 +689,9 @@ contract ClearingResultsTest is HubTest {
         vm.assertEq(uint256(carried), 2, "two deferred");
         vm.roll(block.number + 3);
         vm.expectEmit(true, false, false, true, address(hub));
-        emit IClearingCycles.CycleReady(2, Model.inputCommitment(carry, bytes32(0), 0), carry, 2, uint64(block.number));
+        emit IClearingCycles.CycleReady(
+            2, Model.inputCommitment(carry, bytes32(0), 0), carry, 2, uint64(block.number)
+        );
         closeAsAdmin();
         // b and c settle in cycle 2 with their origin cycle 1
         settle(realResult(2, concat(one(b), one(c)), new Obligation[](0)));
@@ -633,10 +710,14 @@ contract ClearingResultsTest is HubTest {
     function test_verifyObligation_threeLeafTreeByHand() public {
         Obligation[] memory all = _all();
         bytes32[] memory ls = leaves(all);
-        vm.assertEq(ls[0], leaf(1, a.payer, a.payee, a.currency, a.amount, a.ref), "leaf = ObligationLeaf.hash");
+        vm.assertEq(
+            ls[0], leaf(1, a.payer, a.payee, a.currency, a.amount, a.ref), "leaf = ObligationLeaf.hash"
+        );
         vm.assertEq(
             ls[0],
-            keccak256(bytes.concat(keccak256(abi.encode(uint64(1), a.payer, a.payee, a.currency, a.amount, a.ref)))),
+            keccak256(
+                bytes.concat(keccak256(abi.encode(uint64(1), a.payer, a.payee, a.currency, a.amount, a.ref)))
+            ),
             "documented leaf"
         );
         bytes32[] memory s = new bytes32[](3);
@@ -664,22 +745,47 @@ contract ClearingResultsTest is HubTest {
                 p[0] = l == s[0] ? s[1] : s[0];
                 p[1] = s[2];
             }
-            vm.assertTrue(hub.verifyObligation(1, true, p, 1, o.payer, o.payee, o.currency, o.amount, o.ref), "in settled set");
-            vm.assertFalse(hub.verifyObligation(1, false, p, 1, o.payer, o.payee, o.currency, o.amount, o.ref), "deferred set empty");
-            vm.assertFalse(hub.verifyObligation(1, true, p, 1, o.payer, o.payee, o.currency, o.amount + 1, o.ref), "amount bound");
-            vm.assertFalse(hub.verifyObligation(1, true, p, 2, o.payer, o.payee, o.currency, o.amount, o.ref), "origin bound");
-            vm.assertFalse(hub.verifyObligation(1, true, p, 1, o.payee, o.payer, o.currency, o.amount, o.ref), "direction bound");
+            vm.assertTrue(
+                hub.verifyObligation(1, true, p, 1, o.payer, o.payee, o.currency, o.amount, o.ref),
+                "in settled set"
+            );
             vm.assertFalse(
-                hub.verifyObligation(1, true, p, 1, o.payer, o.payee, o.currency, o.amount, bytes32(uint256(o.ref) + 1)),
+                hub.verifyObligation(1, false, p, 1, o.payer, o.payee, o.currency, o.amount, o.ref),
+                "deferred set empty"
+            );
+            vm.assertFalse(
+                hub.verifyObligation(1, true, p, 1, o.payer, o.payee, o.currency, o.amount + 1, o.ref),
+                "amount bound"
+            );
+            vm.assertFalse(
+                hub.verifyObligation(1, true, p, 2, o.payer, o.payee, o.currency, o.amount, o.ref),
+                "origin bound"
+            );
+            vm.assertFalse(
+                hub.verifyObligation(1, true, p, 1, o.payee, o.payer, o.currency, o.amount, o.ref),
+                "direction bound"
+            );
+            vm.assertFalse(
+                hub.verifyObligation(
+                    1, true, p, 1, o.payer, o.payee, o.currency, o.amount, bytes32(uint256(o.ref) + 1)
+                ),
                 "ref bound"
             );
             vm.assertFalse(
-                hub.verifyObligation(1, true, p, 1, o.payer, o.payee, o.currency == SGD ? USD : SGD, o.amount, o.ref),
+                hub.verifyObligation(
+                    1, true, p, 1, o.payer, o.payee, o.currency == SGD ? USD : SGD, o.amount, o.ref
+                ),
                 "currency bound"
             );
-            vm.assertFalse(hub.verifyObligation(2, true, p, 1, o.payer, o.payee, o.currency, o.amount, o.ref), "other cycle");
+            vm.assertFalse(
+                hub.verifyObligation(2, true, p, 1, o.payer, o.payee, o.currency, o.amount, o.ref),
+                "other cycle"
+            );
             p[0] = keccak256(abi.encode(p[0]));
-            vm.assertFalse(hub.verifyObligation(1, true, p, 1, o.payer, o.payee, o.currency, o.amount, o.ref), "bad proof");
+            vm.assertFalse(
+                hub.verifyObligation(1, true, p, 1, o.payer, o.payee, o.currency, o.amount, o.ref),
+                "bad proof"
+            );
         }
     }
 
@@ -692,8 +798,15 @@ contract ClearingResultsTest is HubTest {
         Obligation[] memory os = new Obligation[](5);
         for (uint256 i = 1; i <= 5; ++i) {
             os[i - 1] = Obligation(
-                uint64(i), address(uint160(0xB000 + i)), address(uint160(0xC000 + i)), bytes3("SGD"),
-                ObligationKind.Interbank, 100 * i, bytes32(i), bytes32(0), bytes32(0)
+                uint64(i),
+                address(uint160(0xB000 + i)),
+                address(uint160(0xC000 + i)),
+                bytes3("SGD"),
+                ObligationKind.Interbank,
+                100 * i,
+                bytes32(i),
+                bytes32(0),
+                bytes32(0)
             );
             ls[i - 1] = Model.leaf(os[i - 1]);
         }
@@ -713,12 +826,16 @@ contract ClearingResultsTest is HubTest {
         more[2] = obligation(wallets[2], wallets[1], USD, ObligationKind.WalletToWallet, 33, freshRef());
         more[3] = obligation(banks[4], wallets[2], SGD, ObligationKind.WalletTopUp, 44, freshRef());
         deferAll(1); // a, b, c deferred into cycle 2
-        for (uint256 i; i < 4; ++i) submitOne(more[i]);
+        for (uint256 i; i < 4; ++i) {
+            submitOne(more[i]);
+        }
         uint64 id = closeAsAdmin();
         Obligation[] memory settled = new Obligation[](5);
         settled[0] = a;
         settled[1] = c;
-        for (uint256 i; i < 3; ++i) settled[2 + i] = more[i];
+        for (uint256 i; i < 3; ++i) {
+            settled[2 + i] = more[i];
+        }
         Obligation[] memory deferred = new Obligation[](2);
         deferred[0] = b;
         deferred[1] = more[3];
@@ -729,19 +846,33 @@ contract ClearingResultsTest is HubTest {
         bytes32[] memory dt = Model.buildTree(leaves(deferred));
         vm.assertEq(st.length, 9, "2n-1 nodes");
         // the tree really is the OZ layout: every inner node is the sorted-pair hash of its children
-        for (uint256 i; i < 4; ++i) vm.assertEq(st[i], _hashPairManual(st[2 * i + 1], st[2 * i + 2]), "inner node");
+        for (uint256 i; i < 4; ++i) {
+            vm.assertEq(st[i], _hashPairManual(st[2 * i + 1], st[2 * i + 2]), "inner node");
+        }
         for (uint256 i; i < 5; ++i) {
             Obligation memory o = settled[i];
             bytes32[] memory p = Model.proof(st, Model.leaf(o));
-            vm.assertTrue(hub.verifyObligation(id, true, p, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref), "settled");
-            vm.assertFalse(hub.verifyObligation(id, false, p, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref), "not deferred");
+            vm.assertTrue(
+                hub.verifyObligation(id, true, p, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref),
+                "settled"
+            );
+            vm.assertFalse(
+                hub.verifyObligation(id, false, p, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref),
+                "not deferred"
+            );
         }
         for (uint256 i; i < 2; ++i) {
             Obligation memory o = deferred[i];
             bytes32[] memory p = Model.proof(dt, Model.leaf(o));
             vm.assertEq(p.length, 1, "two-leaf tree");
-            vm.assertTrue(hub.verifyObligation(id, false, p, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref), "deferred");
-            vm.assertFalse(hub.verifyObligation(id, true, p, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref), "not settled");
+            vm.assertTrue(
+                hub.verifyObligation(id, false, p, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref),
+                "deferred"
+            );
+            vm.assertFalse(
+                hub.verifyObligation(id, true, p, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref),
+                "not settled"
+            );
         }
         vm.assertEq(uint256(a.origin), 1, "a from cycle 1");
         vm.assertEq(uint256(more[0].origin), 2, "more from cycle 2");
@@ -750,12 +881,20 @@ contract ClearingResultsTest is HubTest {
     function test_verifyObligation_singleLeafAndUnsettled() public {
         // cycle 1 not settled yet: nothing verifies
         bytes32[] memory none = new bytes32[](0);
-        vm.assertFalse(hub.verifyObligation(1, true, none, 1, a.payer, a.payee, a.currency, a.amount, a.ref), "unsettled");
+        vm.assertFalse(
+            hub.verifyObligation(1, true, none, 1, a.payer, a.payee, a.currency, a.amount, a.ref), "unsettled"
+        );
         ClearingResult memory r = realResult(1, one(a), concat(one(b), one(c)));
         vm.assertEq(r.settledRoot, Model.leaf(a), "one leaf: root is the leaf");
         settle(r);
-        vm.assertTrue(hub.verifyObligation(1, true, none, 1, a.payer, a.payee, a.currency, a.amount, a.ref), "empty proof");
-        vm.assertFalse(hub.verifyObligation(1, true, none, 1, b.payer, b.payee, b.currency, b.amount, b.ref), "b not settled");
+        vm.assertTrue(
+            hub.verifyObligation(1, true, none, 1, a.payer, a.payee, a.currency, a.amount, a.ref),
+            "empty proof"
+        );
+        vm.assertFalse(
+            hub.verifyObligation(1, true, none, 1, b.payer, b.payee, b.currency, b.amount, b.ref),
+            "b not settled"
+        );
         (bytes32 sr, bytes32 dr) = hub.roots(2);
         vm.assertEq(sr, bytes32(0), "no roots for unsettled");
         vm.assertEq(dr, bytes32(0), "no roots for unsettled");

@@ -155,7 +155,9 @@ contract SettlementHubTest is HubTest {
         hub.fund(banks[0], SGD, 1);
 
         // closing at will moved with the role
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.CycleStillRunning.selector, uint64(1), uint64(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.CycleStillRunning.selector, uint64(1), uint64(0))
+        );
         vm.prank(admin);
         hub.closeCycle();
         vm.prank(newAdmin);
@@ -194,7 +196,9 @@ contract SettlementHubTest is HubTest {
         vm.expectRevert(ownerError(admin));
         vm.prank(admin);
         hub.pause();
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.CycleStillRunning.selector, uint64(1), uint64(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.CycleStillRunning.selector, uint64(1), uint64(0))
+        );
         vm.prank(admin);
         hub.closeCycle();
         // members keep submitting

@@ -5,7 +5,11 @@ import {HubTest} from "../utils/HubTest.sol";
 import {IMembership} from "../../../contracts/interfaces/IMembership.sol";
 import {IClearingCycles} from "../../../contracts/interfaces/IClearingCycles.sol";
 import {SettlementHub} from "../../../contracts/SettlementHub.sol";
-import {ObligationKind, ParticipantKind, ParticipantStatus} from "../../../contracts/types/SettlementTypes.sol";
+import {
+    ObligationKind,
+    ParticipantKind,
+    ParticipantStatus
+} from "../../../contracts/types/SettlementTypes.sol";
 
 contract MembershipTest is HubTest {
     address internal newcomer = address(0xBEEF);
@@ -48,7 +52,9 @@ contract MembershipTest is HubTest {
     }
 
     function test_registerParticipant_revertsKindNone() public {
-        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidParticipantKind.selector, ParticipantKind.None));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMembership.InvalidParticipantKind.selector, ParticipantKind.None)
+        );
         vm.prank(admin);
         hub.registerParticipant(newcomer, ParticipantKind.None, "none");
     }
@@ -56,9 +62,8 @@ contract MembershipTest is HubTest {
     function test_registerParticipant_revertsKindOutOfRange() public {
         // An enum value past the last member fails ABI decoding (no error data).
         vm.prank(admin);
-        (bool ok, bytes memory ret) = address(hub).call(
-            abi.encodeWithSelector(hub.registerParticipant.selector, newcomer, uint256(3), "x")
-        );
+        (bool ok, bytes memory ret) = address(hub)
+            .call(abi.encodeWithSelector(hub.registerParticipant.selector, newcomer, uint256(3), "x"));
         vm.assertFalse(ok, "kind 3 refused");
         vm.assertEq(ret.length, 0, "no error data");
     }
@@ -113,11 +118,15 @@ contract MembershipTest is HubTest {
         vm.prank(banks[1]);
         hub.submitBatch(record(banks[0], SGD, ObligationKind.Interbank, 1, bytes32(uint256(1))));
 
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, bytes32(uint256(7)), banks[1]));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, bytes32(uint256(7)), banks[1])
+        );
         vm.prank(banks[0]);
         hub.submit(input(banks[1], 1, bytes32(uint256(7))));
 
-        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, bytes32(uint256(8)), banks[1]));
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, bytes32(uint256(8)), banks[1])
+        );
         vm.prank(banks[0]);
         hub.submitBatch(record(banks[1], SGD, ObligationKind.Interbank, 1, bytes32(uint256(8))));
     }
@@ -177,7 +186,9 @@ contract MembershipTest is HubTest {
 
     function test_reinstateParticipant_revertsWhenActive() public {
         vm.expectRevert(
-            abi.encodeWithSelector(IMembership.InvalidParticipantStatus.selector, banks[2], ParticipantStatus.Active)
+            abi.encodeWithSelector(
+                IMembership.InvalidParticipantStatus.selector, banks[2], ParticipantStatus.Active
+            )
         );
         vm.prank(admin);
         hub.reinstateParticipant(banks[2]);
@@ -198,7 +209,9 @@ contract MembershipTest is HubTest {
         vm.assertEq(size, 3, "size");
         vm.assertEq(threshold, 2, "k");
         vm.assertEq(uint256(epoch), 4, "3 adds + setThreshold");
-        for (uint256 i; i < 3; ++i) vm.assertTrue(hub.isOracle(oracles[i]), "oracle");
+        for (uint256 i; i < 3; ++i) {
+            vm.assertTrue(hub.isOracle(oracles[i]), "oracle");
+        }
         vm.assertFalse(hub.isOracle(banks[0]), "bank is no oracle");
     }
 
@@ -336,10 +349,14 @@ contract MembershipTest is HubTest {
         uint256 size = bound(sizeSeed, 0, 12);
         SettlementHub h = new SettlementHub(admin);
         vm.startPrank(admin);
-        for (uint256 i; i < size; ++i) h.addOracle(address(uint160(0x7000 + i)));
+        for (uint256 i; i < size; ++i) {
+            h.addOracle(address(uint160(0x7000 + i)));
+        }
         threshold = bound(threshold, 0, 14);
         bool valid = threshold >= 2 && threshold <= size && 2 * threshold > size;
-        if (!valid) vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidThreshold.selector, threshold, size));
+        if (!valid) {
+            vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidThreshold.selector, threshold, size));
+        }
         h.setThreshold(threshold);
         vm.stopPrank();
         (, uint256 k,) = h.committee();

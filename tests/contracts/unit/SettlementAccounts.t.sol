@@ -40,7 +40,16 @@ contract SettlementAccountsTest is HubTest {
     }
 
     function test_registerCurrency_revertsInvalidCode() public {
-        bytes3[8] memory bad = [bytes3("sgd"), bytes3("SgD"), bytes3("S1D"), bytes3(0), bytes3("@AA"), bytes3("AA["), bytes3("AB "), bytes3(0xffffff)];
+        bytes3[8] memory bad = [
+            bytes3("sgd"),
+            bytes3("SgD"),
+            bytes3("S1D"),
+            bytes3(0),
+            bytes3("@AA"),
+            bytes3("AA["),
+            bytes3("AB "),
+            bytes3(0xffffff)
+        ];
         vm.startPrank(admin);
         for (uint256 i; i < bad.length; ++i) {
             vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.InvalidCurrencyCode.selector, bad[i]));
@@ -53,7 +62,9 @@ contract SettlementAccountsTest is HubTest {
     }
 
     function test_registerCurrency_invalidCodeCheckedBeforeMinorUnits() public {
-        vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.InvalidCurrencyCode.selector, bytes3("eur")));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISettlementAccounts.InvalidCurrencyCode.selector, bytes3("eur"))
+        );
         vm.prank(admin);
         hub.registerCurrency("eur", 99);
     }
@@ -95,7 +106,9 @@ contract SettlementAccountsTest is HubTest {
         hub.setDebitCap(banks[0], SGD, INT_MAX);
         vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.AmountTooLarge.selector, INT_MAX + 1));
         hub.setDebitCap(banks[0], SGD, INT_MAX + 1);
-        vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.AmountTooLarge.selector, type(uint256).max));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISettlementAccounts.AmountTooLarge.selector, type(uint256).max)
+        );
         hub.setDebitCap(banks[0], SGD, type(uint256).max);
         vm.stopPrank();
         (, uint256 cap) = hub.accountOf(banks[0], SGD);
@@ -126,7 +139,11 @@ contract SettlementAccountsTest is HubTest {
         vm.prank(banks[0]);
         hub.submit(input(banks[1], FUNDING + 10, bytes32(uint256(1))));
         uint64 id = closeAsAdmin();
-        settle(resultFor(id, 1, 0, positions2(banks[0], -int256(FUNDING + 10), banks[1], int256(FUNDING + 10), SGD)));
+        settle(
+            resultFor(
+                id, 1, 0, positions2(banks[0], -int256(FUNDING + 10), banks[1], int256(FUNDING + 10), SGD)
+            )
+        );
         vm.prank(admin);
         hub.setDebitCap(banks[0], SGD, 0);
         (int256 balance, uint256 cap) = hub.accountOf(banks[0], SGD);
@@ -136,7 +153,9 @@ contract SettlementAccountsTest is HubTest {
         NetPosition[] memory paying = positions2(banks[0], -1, banks[1], 1, SGD);
         ClearingResult memory r = resultFor(id, 0, 0, paying);
         vm.expectRevert(
-            abi.encodeWithSignature("DebitCapExceeded(address,bytes3,int256,uint256)", banks[0], SGD, int256(-11), uint256(0))
+            abi.encodeWithSignature(
+                "DebitCapExceeded(address,bytes3,int256,uint256)", banks[0], SGD, int256(-11), uint256(0)
+            )
         );
         approveAs(0, r);
         settle(resultFor(id, 0, 0, positions2(banks[0], 4, banks[1], -4, SGD)));
@@ -246,10 +265,16 @@ contract SettlementAccountsTest is HubTest {
         vm.prank(banks[0]);
         hub.submit(input(banks[1], FUNDING + 10, bytes32(uint256(1))));
         uint64 id = closeAsAdmin();
-        settle(resultFor(id, 1, 0, positions2(banks[0], -int256(FUNDING + 10), banks[1], int256(FUNDING + 10), SGD)));
+        settle(
+            resultFor(
+                id, 1, 0, positions2(banks[0], -int256(FUNDING + 10), banks[1], int256(FUNDING + 10), SGD)
+            )
+        );
         vm.assertEq(balanceOf(banks[0], SGD), -10, "intraday credit in use");
         vm.expectRevert(
-            abi.encodeWithSelector(ISettlementAccounts.InsufficientBalance.selector, banks[0], SGD, int256(-10), 1)
+            abi.encodeWithSelector(
+                ISettlementAccounts.InsufficientBalance.selector, banks[0], SGD, int256(-10), 1
+            )
         );
         vm.prank(admin);
         hub.defund(banks[0], SGD, 1);
@@ -394,7 +419,9 @@ contract SettlementAccountsTest is HubTest {
     function testFuzz_fundDefundConserves(uint256[8] memory amounts, uint256 seed) public {
         address[] memory all = members();
         int256[] memory expected = new int256[](all.length);
-        for (uint256 i; i < all.length; ++i) expected[i] = int256(FUNDING);
+        for (uint256 i; i < all.length; ++i) {
+            expected[i] = int256(FUNDING);
+        }
         int256 total = int256(FUNDING * all.length);
         vm.startPrank(admin);
         for (uint256 i; i < amounts.length; ++i) {

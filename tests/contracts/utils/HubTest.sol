@@ -33,7 +33,10 @@ library Model {
 
     /// @dev The canonical 152-byte record: payee ‖ currency ‖ kind ‖ amount ‖ ref ‖ payerAccount ‖ payeeAccount.
     function canonical(Obligation memory o) internal pure returns (bytes memory) {
-        return abi.encodePacked(o.payee, o.currency, uint8(o.kind), o.amount, o.ref, o.payerAccount, o.payeeAccount);
+        return
+            abi.encodePacked(
+                o.payee, o.currency, uint8(o.kind), o.amount, o.ref, o.payerAccount, o.payeeAccount
+            );
     }
 
     /// @dev The packed form `submitBatch` takes: 88 bytes without account hashes, 152 with (flag 0x80).
@@ -53,11 +56,17 @@ library Model {
 
     function rolling(bytes32 start, Obligation[] memory os) internal pure returns (bytes32 h) {
         h = start;
-        for (uint256 i; i < os.length; ++i) h = step(h, os[i]);
+        for (uint256 i; i < os.length; ++i) {
+            h = step(h, os[i]);
+        }
     }
 
     /// @dev inputCommitment = keccak256(abi.encode(carryIn, submissionsHash, count)).
-    function inputCommitment(bytes32 carryIn, bytes32 submissionsHash, uint64 count) internal pure returns (bytes32) {
+    function inputCommitment(bytes32 carryIn, bytes32 submissionsHash, uint64 count)
+        internal
+        pure
+        returns (bytes32)
+    {
         return keccak256(abi.encode(carryIn, submissionsHash, count));
     }
 
@@ -66,7 +75,11 @@ library Model {
         return deferredCount == 0 ? bytes32(0) : keccak256(abi.encode(deferredRoot, deferredCount));
     }
 
-    function resultHash(ClearingResult memory r, uint256 chainId, address hub) internal pure returns (bytes32) {
+    function resultHash(ClearingResult memory r, uint256 chainId, address hub)
+        internal
+        pure
+        returns (bytes32)
+    {
         return keccak256(abi.encode(DOMAIN_TAG, chainId, hub, r));
     }
 
@@ -80,7 +93,9 @@ library Model {
 
     /// @dev leaf = keccak256(bytes.concat(keccak256(abi.encode(cycleId, payer, payee, currency, amount, ref)))).
     function leaf(Obligation memory o) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(o.origin, o.payer, o.payee, o.currency, o.amount, o.ref))));
+        return keccak256(
+            bytes.concat(keccak256(abi.encode(o.origin, o.payer, o.payee, o.currency, o.amount, o.ref)))
+        );
     }
 
     /// @dev Commutative pair hash: keccak256 of the two nodes in ascending order.
@@ -106,11 +121,17 @@ library Model {
         uint256 n = leaves.length;
         require(n > 0, "empty tree");
         bytes32[] memory sorted = new bytes32[](n);
-        for (uint256 i; i < n; ++i) sorted[i] = leaves[i];
+        for (uint256 i; i < n; ++i) {
+            sorted[i] = leaves[i];
+        }
         sortInPlace(sorted);
         tree = new bytes32[](2 * n - 1);
-        for (uint256 i; i < n; ++i) tree[tree.length - 1 - i] = sorted[i];
-        for (uint256 i = n - 1; i > 0; --i) tree[i - 1] = hashPair(tree[2 * (i - 1) + 1], tree[2 * (i - 1) + 2]);
+        for (uint256 i; i < n; ++i) {
+            tree[tree.length - 1 - i] = sorted[i];
+        }
+        for (uint256 i = n - 1; i > 0; --i) {
+            tree[i - 1] = hashPair(tree[2 * (i - 1) + 1], tree[2 * (i - 1) + 2]);
+        }
     }
 
     function root(bytes32[] memory leaves) internal pure returns (bytes32) {
@@ -129,7 +150,9 @@ library Model {
         }
         require(index != type(uint256).max, "leaf not in tree");
         uint256 depth;
-        for (uint256 i = index; i > 0; i = (i - 1) / 2) ++depth;
+        for (uint256 i = index; i > 0; i = (i - 1) / 2) {
+            ++depth;
+        }
         out = new bytes32[](depth);
         uint256 k;
         while (index > 0) {
@@ -169,10 +192,14 @@ library Model {
             n = _add(acc, n, os[i].payee, os[i].currency, int256(os[i].amount));
         }
         uint256 nonZero;
-        for (uint256 i; i < n; ++i) if (acc[i].net != 0) ++nonZero;
+        for (uint256 i; i < n; ++i) {
+            if (acc[i].net != 0) ++nonZero;
+        }
         out = new NetPosition[](nonZero);
         uint256 k;
-        for (uint256 i; i < n; ++i) if (acc[i].net != 0) out[k++] = acc[i];
+        for (uint256 i; i < n; ++i) {
+            if (acc[i].net != 0) out[k++] = acc[i];
+        }
         sortPositions(out);
     }
 
@@ -200,11 +227,14 @@ abstract contract HubTest is HubFixture {
         return bytes32(++_refCounter);
     }
 
-    function obligation(address payer, address payee, bytes3 code, ObligationKind kind, uint256 amount, bytes32 ref)
-        internal
-        view
-        returns (Obligation memory o)
-    {
+    function obligation(
+        address payer,
+        address payee,
+        bytes3 code,
+        ObligationKind kind,
+        uint256 amount,
+        bytes32 ref
+    ) internal view returns (Obligation memory o) {
         o = Obligation(hub.currentCycleId(), payer, payee, code, kind, amount, ref, bytes32(0), bytes32(0));
     }
 
@@ -222,10 +252,14 @@ abstract contract HubTest is HubFixture {
     /// @dev Submits `os` (all from the same payer) as one packed batch.
     function submitPacked(Obligation[] memory os, bool withAccounts) internal returns (uint64 id) {
         bytes memory batch;
-        for (uint256 i; i < os.length; ++i) batch = bytes.concat(batch, Model.packed(os[i], withAccounts));
+        for (uint256 i; i < os.length; ++i) {
+            batch = bytes.concat(batch, Model.packed(os[i], withAccounts));
+        }
         vm.prank(os[0].payer);
         id = hub.submitBatch(batch);
-        for (uint256 i; i < os.length; ++i) os[i].origin = id;
+        for (uint256 i; i < os.length; ++i) {
+            os[i].origin = id;
+        }
     }
 
     function one(Obligation memory o) internal pure returns (Obligation[] memory os) {
@@ -233,15 +267,25 @@ abstract contract HubTest is HubFixture {
         os[0] = o;
     }
 
-    function concat(Obligation[] memory a, Obligation[] memory b) internal pure returns (Obligation[] memory out) {
+    function concat(Obligation[] memory a, Obligation[] memory b)
+        internal
+        pure
+        returns (Obligation[] memory out)
+    {
         out = new Obligation[](a.length + b.length);
-        for (uint256 i; i < a.length; ++i) out[i] = a[i];
-        for (uint256 i; i < b.length; ++i) out[a.length + i] = b[i];
+        for (uint256 i; i < a.length; ++i) {
+            out[i] = a[i];
+        }
+        for (uint256 i; i < b.length; ++i) {
+            out[a.length + i] = b[i];
+        }
     }
 
     function leaves(Obligation[] memory os) internal pure returns (bytes32[] memory ls) {
         ls = new bytes32[](os.length);
-        for (uint256 i; i < os.length; ++i) ls[i] = Model.leaf(os[i]);
+        for (uint256 i; i < os.length; ++i) {
+            ls[i] = Model.leaf(os[i]);
+        }
     }
 
     /// @dev The result that settles `settled` and defers `deferred` for cycle `id` (real roots, real nets).
@@ -259,7 +303,10 @@ abstract contract HubTest is HubFixture {
         r.positions = Model.nets(settled);
     }
 
-    function approveAs(uint256 oracleIndex, ClearingResult memory r) internal returns (bytes32 h, bool settled) {
+    function approveAs(uint256 oracleIndex, ClearingResult memory r)
+        internal
+        returns (bytes32 h, bool settled)
+    {
         vm.prank(oracles[oracleIndex]);
         return hub.approveResult(r);
     }
@@ -315,7 +362,10 @@ abstract contract HubTest is HubFixture {
     function decodeSubmitted(Vm.Log[] memory logs) internal view returns (Obligation[] memory os) {
         uint256 n;
         for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter == address(hub) && logs[i].topics[0] == IClearingCycles.ObligationSubmitted.selector) {
+            if (
+                logs[i].emitter == address(hub)
+                    && logs[i].topics[0] == IClearingCycles.ObligationSubmitted.selector
+            ) {
                 ++n;
             }
         }
@@ -323,7 +373,9 @@ abstract contract HubTest is HubFixture {
         uint256 k;
         for (uint256 i; i < logs.length; ++i) {
             Vm.Log memory l = logs[i];
-            if (l.emitter != address(hub) || l.topics[0] != IClearingCycles.ObligationSubmitted.selector) continue;
+            if (l.emitter != address(hub) || l.topics[0] != IClearingCycles.ObligationSubmitted.selector) {
+                continue;
+            }
             Obligation memory o;
             o.payer = address(uint160(uint256(l.topics[1])));
             o.payee = address(uint160(uint256(l.topics[2])));

@@ -82,7 +82,13 @@ contract SettlementHandler is TestBase {
     bytes3 internal constant SGD = "SGD";
     bytes3 internal constant USD = "USD";
 
-    constructor(SettlementHub hub_, address admin_, address[] memory members_, address[] memory oracles_, uint256 funding_) {
+    constructor(
+        SettlementHub hub_,
+        address admin_,
+        address[] memory members_,
+        address[] memory oracles_,
+        uint256 funding_
+    ) {
         hub = hub_;
         admin = admin_;
         funding = funding_;
@@ -93,7 +99,9 @@ contract SettlementHandler is TestBase {
             (ParticipantKind k,) = hub_.participant(members_[i]);
             _isWallet[members_[i]] = k == ParticipantKind.WalletProvider;
         }
-        for (uint256 i; i < oracles_.length; ++i) _oracles.push(oracles_[i]);
+        for (uint256 i; i < oracles_.length; ++i) {
+            _oracles.push(oracles_[i]);
+        }
         ghostNet[SGD] = hub_.totalBalance(SGD);
         ghostNet[USD] = hub_.totalBalance(USD);
         ghostMaxNext = hub_.nextCycleToFinalize();
@@ -129,7 +137,10 @@ contract SettlementHandler is TestBase {
 
     // ============================================================================ submissions
 
-    function submitOne(uint256 payerSeed, uint256 payeeSeed, uint256 amountSeed, uint256 flags) external tracked("submitOne") {
+    function submitOne(uint256 payerSeed, uint256 payeeSeed, uint256 amountSeed, uint256 flags)
+        external
+        tracked("submitOne")
+    {
         (address payer, address payee) = _pair(payerSeed, payeeSeed);
         Obligation memory o = _make(payer, payee, amountSeed, flags, 0);
         bytes memory expected = _admissionError(payer);
@@ -174,7 +185,9 @@ contract SettlementHandler is TestBase {
             if (expected.length != 0) return _unexpected("batch accepted", expected);
             if (id != expectedId) return _unexpected("batch entered an unexpected cycle", "");
             _afterRoll(before, id);
-            for (uint256 i; i < n; ++i) _record(id, os[i]);
+            for (uint256 i; i < n; ++i) {
+                _record(id, os[i]);
+            }
         } catch (bytes memory reason) {
             _check("submitBatch", reason, expected);
         }
@@ -205,7 +218,8 @@ contract SettlementHandler is TestBase {
             expected = abi.encodeWithSelector(IClearingCycles.InactivePayee.selector, o.ref, address(0));
         } else if (mode == 3) {
             o.currency = bytes3(0);
-            expected = abi.encodeWithSelector(IClearingCycles.UnknownObligationCurrency.selector, o.ref, bytes3(0));
+            expected =
+                abi.encodeWithSelector(IClearingCycles.UnknownObligationCurrency.selector, o.ref, bytes3(0));
         } else if (mode == 4) {
             batch = Model.packed(o, true);
             assembly ("memory-safe") {
@@ -218,7 +232,8 @@ contract SettlementHandler is TestBase {
             uint8 wrong = allowed == 1 ? 2 : 1;
             o.kind = ObligationKind(wrong);
             viaSubmit = true;
-            expected = abi.encodeWithSelector(IClearingCycles.KindMismatch.selector, o.ref, ObligationKind(wrong));
+            expected =
+                abi.encodeWithSelector(IClearingCycles.KindMismatch.selector, o.ref, ObligationKind(wrong));
         }
         if (!viaSubmit && batch.length == 0) batch = Model.packed(o, x % 2 == 0);
         vm.prank(payer);
@@ -274,7 +289,13 @@ contract SettlementHandler is TestBase {
             ++calls["hit:cancelled"];
             _carryWhole(id);
         } catch (bytes memory reason) {
-            _check("cancelCycle", reason, ready ? bytes("(no revert)") : abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, id));
+            _check(
+                "cancelCycle",
+                reason,
+                ready
+                    ? bytes("(no revert)")
+                    : abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, id)
+            );
         }
     }
 
@@ -325,7 +346,8 @@ contract SettlementHandler is TestBase {
     function settle(uint256 seed, uint256 mode) external tracked("settle") {
         uint64 id = hub.nextCycleToFinalize();
         if (hub.cycle(id).status != CycleStatus.Closed) return;
-        (ClearingResult memory r, uint256[] memory settled, uint256[] memory deferred) = _compute(id, mode % 3, seed);
+        (ClearingResult memory r, uint256[] memory settled, uint256[] memory deferred) =
+            _compute(id, mode % 3, seed);
         if (hub.paused()) {
             vm.prank(_oracles[seed % 3]);
             try hub.approveResult(r) {
@@ -352,7 +374,9 @@ contract SettlementHandler is TestBase {
     function partialApprove(uint256 seed) external tracked("partialApprove") {
         uint64 id = hub.nextCycleToFinalize();
         if (hub.paused() || hub.cycle(id).status != CycleStatus.Closed) return;
-        for (uint256 k; k < _oracles.length; ++k) if (hub.hasApproved(id, _oracles[k])) return;
+        for (uint256 k; k < _oracles.length; ++k) {
+            if (hub.hasApproved(id, _oracles[k])) return;
+        }
         (ClearingResult memory r,,) = _compute(id, 1 + seed % 2, seed);
         vm.prank(_oracles[seed % _oracles.length]);
         try hub.approveResult(r) returns (bytes32, bool done) {
@@ -400,7 +424,11 @@ contract SettlementHandler is TestBase {
         try hub.cancelCycle(r.cycleId, "replay") {
             _unexpected("settled cycle cancelled", "");
         } catch (bytes memory reason) {
-            _check("cancel settled", reason, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, r.cycleId));
+            _check(
+                "cancel settled",
+                reason,
+                abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, r.cycleId)
+            );
         }
     }
 
@@ -422,9 +450,12 @@ contract SettlementHandler is TestBase {
         (int256 balance,) = hub.accountOf(who, code);
         uint64 locked = _lockedBy();
         bytes memory expected;
-        if (locked != 0) expected = abi.encodeWithSelector(ISettlementAccounts.LiquidityLocked.selector, locked);
-        else if (balance < int256(amount)) {
-            expected = abi.encodeWithSelector(ISettlementAccounts.InsufficientBalance.selector, who, code, balance, amount);
+        if (locked != 0) {
+            expected = abi.encodeWithSelector(ISettlementAccounts.LiquidityLocked.selector, locked);
+        } else if (balance < int256(amount)) {
+            expected = abi.encodeWithSelector(
+                ISettlementAccounts.InsufficientBalance.selector, who, code, balance, amount
+            );
         }
         vm.prank(admin);
         try hub.defund(who, code, amount) {
@@ -442,7 +473,9 @@ contract SettlementHandler is TestBase {
         (, uint256 current) = hub.accountOf(who, code);
         uint64 locked = _lockedBy();
         bytes memory expected;
-        if (cap < current && locked != 0) expected = abi.encodeWithSelector(ISettlementAccounts.LiquidityLocked.selector, locked);
+        if (cap < current && locked != 0) {
+            expected = abi.encodeWithSelector(ISettlementAccounts.LiquidityLocked.selector, locked);
+        }
         vm.prank(admin);
         try hub.setDebitCap(who, code, cap) {
             if (expected.length != 0) return _unexpected("cap lowered while locked", expected);
@@ -488,7 +521,11 @@ contract SettlementHandler is TestBase {
 
     // ============================================================================ internals
 
-    function _pair(uint256 payerSeed, uint256 payeeSeed) internal view returns (address payer, address payee) {
+    function _pair(uint256 payerSeed, uint256 payeeSeed)
+        internal
+        view
+        returns (address payer, address payee)
+    {
         uint256 n = _members.length;
         uint256 p = payerSeed % n;
         uint256 q = (p + 1 + payeeSeed % (n - 1)) % n;
@@ -504,9 +541,8 @@ contract SettlementHandler is TestBase {
     {
         uint8 kind = flags % 2 == 0 ? 0 : (_isWallet[payer] ? 2 : 0) + (_isWallet[payee] ? 1 : 0);
         uint256 counter = _refCounter[payer] + offset + 1;
-        bytes32 ref = (flags >> 1) % 4 == 0
-            ? keccak256(abi.encode(payer, counter, "random"))
-            : bytes32(counter);
+        bytes32 ref =
+            (flags >> 1) % 4 == 0 ? keccak256(abi.encode(payer, counter, "random")) : bytes32(counter);
         o = Obligation(
             0,
             payer,
@@ -522,7 +558,9 @@ contract SettlementHandler is TestBase {
 
     function _admissionError(address payer) internal view returns (bytes memory) {
         if (hub.paused()) return abi.encodeWithSignature("EnforcedPause()");
-        if (_suspended[payer]) return abi.encodeWithSelector(IMembership.NotActiveParticipant.selector, payer);
+        if (_suspended[payer]) {
+            return abi.encodeWithSelector(IMembership.NotActiveParticipant.selector, payer);
+        }
         return "";
     }
 
@@ -568,13 +606,25 @@ contract SettlementHandler is TestBase {
         modelCarry = total == 0 ? bytes32(0) : c.inputCommitment;
         modelCarryCount = total;
         uint256[] storage ids = _cycleObls[id];
-        for (uint256 i; i < ids.length; ++i) _pending.push(ids[i]);
+        for (uint256 i; i < ids.length; ++i) {
+            _pending.push(ids[i]);
+        }
         ++ghostFinalCount[id];
     }
 
     function _toObligation(uint256 index) internal view returns (Obligation memory) {
         Obl storage s = _obls[index];
-        return Obligation(s.origin, s.payer, s.payee, s.currency, ObligationKind.Interbank, s.amount, s.ref, bytes32(0), bytes32(0));
+        return Obligation(
+            s.origin,
+            s.payer,
+            s.payee,
+            s.currency,
+            ObligationKind.Interbank,
+            s.amount,
+            s.ref,
+            bytes32(0),
+            bytes32(0)
+        );
     }
 
     function _compute(uint64 id, uint256 mode, uint256 seed)
@@ -598,8 +648,12 @@ contract SettlementHandler is TestBase {
         uint256[] storage fresh = _cycleObls[id];
         uint256 carried = _pending.length;
         input = new uint256[](carried + fresh.length);
-        for (uint256 i; i < carried; ++i) input[i] = _pending[i];
-        for (uint256 i; i < fresh.length; ++i) input[carried + i] = fresh[i];
+        for (uint256 i; i < carried; ++i) {
+            input[i] = _pending[i];
+        }
+        for (uint256 i; i < fresh.length; ++i) {
+            input[carried + i] = fresh[i];
+        }
     }
 
     /// @dev Greedy selection: an obligation settles when its payer's headroom (balance + cap + running
@@ -644,7 +698,9 @@ contract SettlementHandler is TestBase {
     function _positions(int256[] memory net) internal view returns (NetPosition[] memory ps) {
         uint256 m = _members.length;
         uint256 np;
-        for (uint256 i; i < net.length; ++i) if (net[i] != 0) ++np;
+        for (uint256 i; i < net.length; ++i) {
+            if (net[i] != 0) ++np;
+        }
         ps = new NetPosition[](np);
         uint256 k;
         for (uint256 i; i < net.length; ++i) {
@@ -654,12 +710,17 @@ contract SettlementHandler is TestBase {
 
     function _leaves(uint256[] memory idx) internal view returns (bytes32[] memory ls) {
         ls = new bytes32[](idx.length);
-        for (uint256 i; i < idx.length; ++i) ls[i] = Model.leaf(_toObligation(idx[i]));
+        for (uint256 i; i < idx.length; ++i) {
+            ls[i] = Model.leaf(_toObligation(idx[i]));
+        }
     }
 
-    function _onSettled(ClearingResult memory r, uint256[] memory settled, uint256[] memory deferred, uint256 seed)
-        internal
-    {
+    function _onSettled(
+        ClearingResult memory r,
+        uint256[] memory settled,
+        uint256[] memory deferred,
+        uint256 seed
+    ) internal {
         uint64 id = r.cycleId;
         ++calls["hit:settled"];
         if (settled.length != 0 && deferred.length != 0) ++calls["hit:settledMixed"];
@@ -669,7 +730,9 @@ contract SettlementHandler is TestBase {
         ++ghostFinalCount[id];
         for (uint256 i; i < settled.length; ++i) {
             Obl storage o = _obls[settled[i]];
-            if (++ghostObligationSettled[keccak256(abi.encode(o.payer, o.ref))] > 1) ++ghostObligationsSettledTwice;
+            if (++ghostObligationSettled[keccak256(abi.encode(o.payer, o.ref))] > 1) {
+                ++ghostObligationsSettledTwice;
+            }
         }
         totalSettled += settled.length;
         for (uint256 i; i < r.positions.length; ++i) {
@@ -678,7 +741,9 @@ contract SettlementHandler is TestBase {
             if (p.net < 0 && balance < -int256(cap)) ++ghostSettledBelowCap;
         }
         delete _pending;
-        for (uint256 i; i < deferred.length; ++i) _pending.push(deferred[i]);
+        for (uint256 i; i < deferred.length; ++i) {
+            _pending.push(deferred[i]);
+        }
         modelCarry = Model.deferredCarry(r.deferredRoot, r.deferredCount);
         modelCarryCount = r.deferredCount;
         _lastSettled = abi.encode(r);
@@ -692,10 +757,14 @@ contract SettlementHandler is TestBase {
         bytes32[] memory tree = Model.buildTree(_leaves(idx));
         Obligation memory o = _toObligation(idx[seed % idx.length]);
         bytes32[] memory proof = Model.proof(tree, Model.leaf(o));
-        if (!hub.verifyObligation(id, settledSet, proof, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref)) {
+        if (!hub.verifyObligation(
+                id, settledSet, proof, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref
+            )) {
             _unexpected("proof of a cleared obligation failed", "");
         }
-        if (hub.verifyObligation(id, !settledSet, proof, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref)) {
+        if (hub.verifyObligation(
+                id, !settledSet, proof, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref
+            )) {
             _unexpected("obligation proved in the other set", "");
         }
     }
@@ -707,6 +776,7 @@ contract SettlementHandler is TestBase {
 
     function _unexpected(string memory what, bytes memory detail) internal {
         ++ghostUnexpected;
-        lastUnexpected = string.concat(what, " ", vm.toString(bytes32(detail.length >= 4 ? bytes4(detail) : bytes4(0))));
+        lastUnexpected =
+            string.concat(what, " ", vm.toString(bytes32(detail.length >= 4 ? bytes4(detail) : bytes4(0))));
     }
 }

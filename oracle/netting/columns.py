@@ -6,9 +6,9 @@ indices into ``participants`` / ``currencies``, and each amount split into 32-bi
 
 Exactness (for any amount in ``[0, 2**256)``): an amount is ``Σ_l limb_l · 2**(32·l)`` with every
 limb an integer in ``[0, 2**32)``, stored as float64 (exact: below ``2**53``). ``np.bincount`` sums
-float64 weights; for one chunk of at most ``2**21`` rows every partial sum is an integer below
-``2**21 · 2**32 = 2**53``, so every addition is exact, and the per-bin difference of incoming and
-outgoing sums is too. Chunk results are converted to int64 (exact) and added up in int64 (no
+float64 weights; for one chunk of at most ``2**21`` rows, with each weight a limb times ±1, every
+partial sum is an integer of magnitude below ``2**21 · 2**32 = 2**53``, so every addition is exact.
+Chunk results are converted to int64 (exact) and added up in int64 (no
 overflow below ``2**31`` rows); the limbs are recombined per (participant, currency) in Python
 ints. No step rounds, whatever the amounts.
 """
@@ -24,7 +24,15 @@ import numpy.typing as npt
 
 from oracle.netting.types import NetPosition, Obligation
 
-__all__ = ["CHUNK_ROWS", "ObligationColumns", "aggregate", "amount_limbs"]
+__all__ = [
+    "CHUNK_ROWS",
+    "ObligationColumns",
+    "aggregate",
+    "amount_limbs",
+    "bilateral",
+    "currency_values",
+    "net_table",
+]
 
 CHUNK_ROWS = 1 << 21
 """Rows per ``bincount`` call: keeps every float64 partial sum of 32-bit limbs below 2**53."""
@@ -38,7 +46,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def amount_limbs(amounts: Sequence[int] | npt.NDArray[Any]) -> FloatArray:
-    """Split amounts (each in ``[0, 2**256)``) into 32-bit limbs: array ``(limbs, n)``, least significant first.
+    """Split amounts (each in ``[0, 2**256)``) into 32-bit limbs: array ``(limbs, n)``, lowest first.
 
     Raises ``ValueError`` for an amount that is negative, not an integer, or ``>= 2**256``.
     """
@@ -56,11 +64,10 @@ def amount_limbs(amounts: Sequence[int] | npt.NDArray[Any]) -> FloatArray:
             small = None
         if small is not None and small.shape != (n,):
             small = None
-        if small is not None:
-            # numpy accepts bools and integral floats here: refuse anything but real ints.
-            for a in amounts:
-                if type(a) is not int:
-                    raise ValueError(f"amount {a!r} is not an int")
+        # numpy accepts bools and integral floats here: refuse anything but real ints.
+        if small is not None and not set(map(type, amounts)) <= {int}:
+            bad = next(a for a in amounts if type(a) is not int)
+            raise ValueError(f"amount {bad!r} is not an int")
     if small is not None:
         lo = (small & np.uint64(_LIMB_MASK)).astype(np.float64)
         hi = (small >> np.uint64(_LIMB_BITS)).astype(np.float64)
@@ -112,6 +119,7 @@ class ObligationColumns:
         cls,
         participants: Sequence[str],
         currencies: Sequence[str],
+        *,
         payer: Sequence[int] | npt.NDArray[Any],
         payee: Sequence[int] | npt.NDArray[Any],
         currency: Sequence[int] | npt.NDArray[Any],
@@ -145,19 +153,84 @@ class ObligationColumns:
 
     @classmethod
     def from_obligations(cls, obligations: Sequence[Obligation]) -> ObligationColumns:
-        """Columns for a sequence of :class:`Obligation` (participants and currencies sorted)."""
-        names = sorted({name for ob in obligations for name in (ob.payer, ob.payee)})
-        codes = sorted({ob.currency for ob in obligations})
+        """Columns for a sequence of :class:`Obligation` (participants and currencies in name order)."""
+        payers = [ob.payer for ob in obligations]
+        payees = [ob.payee for ob in obligations]
+        currencies = [ob.currency for ob in obligations]
+        names = sorted(set(payers).union(payees))
+        codes = sorted(set(currencies))
         pid = {name: i for i, name in enumerate(names)}
         cid = {code: i for i, code in enumerate(codes)}
+        n = len(obligations)
         return cls.build(
             names,
             codes,
-            [pid[ob.payer] for ob in obligations],
-            [pid[ob.payee] for ob in obligations],
-            [cid[ob.currency] for ob in obligations],
-            [ob.amount for ob in obligations],
+            payer=np.fromiter(map(pid.__getitem__, payers), dtype=np.int64, count=n),
+            payee=np.fromiter(map(pid.__getitem__, payees), dtype=np.int64, count=n),
+            currency=np.fromiter(map(cid.__getitem__, currencies), dtype=np.int64, count=n),
+            amounts=[ob.amount for ob in obligations],
         )
+
+
+def _select(
+    columns: ObligationColumns, settled: Sequence[bool] | npt.NDArray[np.bool_] | None
+) -> npt.NDArray[np.bool_] | None:
+    if settled is None:
+        return None
+    mask = np.asarray(settled, dtype=bool)
+    if mask.shape != columns.pay_key.shape:
+        raise ValueError("settled mask length does not match the columns")
+    return mask
+
+
+def _exact_sums(keys: IntArray, limbs: FloatArray, bins: int, sign: FloatArray | None = None) -> list[int]:
+    """Exact per-bin sums of the amounts (given as limbs), optionally times ``sign`` (±1) per row."""
+    n = keys.shape[0]
+    totals = [0] * bins
+    for level, row in enumerate(limbs):
+        acc = np.zeros(bins, dtype=np.int64)
+        for lo in range(0, n, CHUNK_ROWS):
+            hi = min(lo + CHUNK_ROWS, n)
+            w = row[lo:hi] if sign is None else row[lo:hi] * sign[lo:hi]
+            acc += np.bincount(keys[lo:hi], weights=w, minlength=bins).astype(np.int64)
+        shift = _LIMB_BITS * level
+        for b, v in enumerate(acc.tolist()):
+            if v:
+                totals[b] += v << shift
+    return totals
+
+
+def net_table(
+    columns: ObligationColumns, settled: Sequence[bool] | npt.NDArray[np.bool_] | None = None
+) -> list[int]:
+    """Exact nets (received − paid) per bin ``participant * len(currencies) + currency``."""
+    n_c = len(columns.currencies)
+    bins = len(columns.participants) * n_c
+    mask = _select(columns, settled)
+    pay_key = columns.pay_key
+    receive_key = columns.receive_key
+    limbs = columns.limbs
+    if mask is not None:
+        pay_key = pay_key[mask]
+        receive_key = receive_key[mask]
+        limbs = limbs[:, mask]
+    n = pay_key.shape[0]
+    totals = [0] * bins
+    for level, row in enumerate(limbs):
+        acc = np.zeros(bins, dtype=np.int64)
+        for lo in range(0, n, CHUNK_ROWS):
+            hi = min(lo + CHUNK_ROWS, n)
+            w = row[lo:hi]
+            # both sums are exact integers below 2**53, so is their difference
+            diff = np.bincount(receive_key[lo:hi], weights=w, minlength=bins) - np.bincount(
+                pay_key[lo:hi], weights=w, minlength=bins
+            )
+            acc += diff.astype(np.int64)
+        shift = _LIMB_BITS * level
+        for b, v in enumerate(acc.tolist()):
+            if v:
+                totals[b] += v << shift
+    return totals
 
 
 def aggregate(
@@ -169,35 +242,7 @@ def aggregate(
     :func:`oracle.netting.engine.net_positions` on the same rows.
     """
     n_c = len(columns.currencies)
-    bins = len(columns.participants) * n_c
-    pay_key = columns.pay_key
-    receive_key = columns.receive_key
-    limbs = columns.limbs
-    if settled is not None:
-        mask = np.asarray(settled, dtype=bool)
-        if mask.shape != pay_key.shape:
-            raise ValueError("settled mask length does not match the columns")
-        pay_key = pay_key[mask]
-        receive_key = receive_key[mask]
-        limbs = limbs[:, mask]
-    n = pay_key.shape[0]
-    sums: list[IntArray] = []
-    for row in limbs:
-        acc = np.zeros(bins, dtype=np.int64)
-        for lo in range(0, n, CHUNK_ROWS):
-            hi = min(lo + CHUNK_ROWS, n)
-            w = row[lo:hi]
-            diff = np.bincount(receive_key[lo:hi], weights=w, minlength=bins) - np.bincount(
-                pay_key[lo:hi], weights=w, minlength=bins
-            )
-            acc += diff.astype(np.int64)
-        sums.append(acc)
-    totals: list[int] = [0] * bins
-    for level, acc in enumerate(sums):
-        shift = _LIMB_BITS * level
-        for b, s in enumerate(acc.tolist()):
-            if s:
-                totals[b] += s << shift
+    totals = net_table(columns, settled)
     out = [
         NetPosition(participant=columns.participants[b // n_c], currency=columns.currencies[b % n_c], net=net)
         for b, net in enumerate(totals)
@@ -205,3 +250,51 @@ def aggregate(
     ]
     out.sort(key=lambda pos: (pos.currency, pos.participant))
     return tuple(out)
+
+
+def currency_values(
+    columns: ObligationColumns, settled: Sequence[bool] | npt.NDArray[np.bool_] | None = None
+) -> list[int]:
+    """Exact total amount per currency index over the selected rows."""
+    mask = _select(columns, settled)
+    keys = columns.currency if mask is None else columns.currency[mask]
+    limbs = columns.limbs if mask is None else columns.limbs[:, mask]
+    return _exact_sums(keys, limbs, len(columns.currencies))
+
+
+def bilateral(
+    columns: ObligationColumns, settled: Sequence[bool] | npt.NDArray[np.bool_] | None = None
+) -> dict[tuple[str, str, str], int]:
+    """Bilateral nets ``(payer, payee, currency) -> positive value`` (``payer`` owes), sorted by key.
+
+    Participants are indexed in name order (as :meth:`ObligationColumns.from_obligations` does),
+    so the lower index of a pair is the lower name.
+    """
+    mask = _select(columns, settled)
+    payer = columns.payer if mask is None else columns.payer[mask]
+    payee = columns.payee if mask is None else columns.payee[mask]
+    cur = columns.currency if mask is None else columns.currency[mask]
+    limbs = columns.limbs if mask is None else columns.limbs[:, mask]
+    if payer.shape[0] == 0:
+        return {}
+    n_p = len(columns.participants)
+    n_c = len(columns.currencies)
+    lo = np.minimum(payer, payee)
+    hi = np.maximum(payer, payee)
+    sign = np.where(payer == lo, 1.0, -1.0)
+    keys = (lo * n_p + hi) * n_c + cur
+    unique, inverse = np.unique(keys, return_inverse=True)
+    totals = _exact_sums(inverse.astype(np.int64).reshape(-1), limbs, unique.shape[0], sign)
+    names = columns.participants
+    codes = columns.currencies
+    out: dict[tuple[str, str, str], int] = {}
+    for key, value in zip(unique.tolist(), totals, strict=True):
+        if value == 0:
+            continue
+        pair, c = divmod(key, n_c)
+        a, b = divmod(pair, n_p)
+        if value > 0:
+            out[(names[a], names[b], codes[c])] = value
+        else:
+            out[(names[b], names[a], codes[c])] = -value
+    return dict(sorted(out.items()))

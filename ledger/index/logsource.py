@@ -1,0 +1,226 @@
+"""Plain JSON-RPC for the indexer, and ``eth_getLogs`` over adaptive ranges.
+
+The indexer POSTs ``eth_getLogs`` itself and parses the JSON once (no web3 log processing). Ranges
+adapt to the node and to the log density:
+
+* an error that says the range or the result is too large (Besu's "Requested range exceeds maximum
+  RPC range limit", geth's "query returned more than 10000 results", "block range is too wide",
+  "limit exceeded", ...) halves the span and retries; a range-limit error also lowers the ceiling;
+* a success sizes the next span so that it should return about ``target_logs`` logs (log count,
+  not only blocks), growing at most 4x per step and never above ``max_blocks``;
+* transport failures and node overload retry with exponential backoff.
+
+At most one range (about ``target_logs`` logs) is held per fetch, so memory is bounded whatever the
+history length.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from ledger.errors import ChainError
+
+__all__ = ["BlockHeader", "JsonRpc", "LogSource", "RangeResult", "RpcError", "is_range_error"]
+
+log = logging.getLogger(__name__)
+
+_RANGE_ERRORS = (
+    "requested range exceeds maximum rpc range limit",
+    "query returned more than",
+    "block range is too wide",
+    "limit exceeded",
+    "exceed maximum block range",
+    "exceeds max results",
+    "response size exceeded",
+    "too many",
+    "range too large",
+    "log response size exceeded",
+    "block range too large",
+    "max results",
+)
+_RANGE_LIMIT_ONLY = (
+    "requested range exceeds maximum rpc range limit",
+    "block range is too wide",
+    "exceed maximum block range",
+    "range too large",
+    "block range too large",
+)
+
+
+def is_range_error(message: str) -> bool:
+    text = message.lower()
+    return any(marker in text for marker in _RANGE_ERRORS)
+
+
+class RpcError(ChainError):
+    """A JSON-RPC error object returned by the node."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"RPC error {code}: {message}")
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHeader:
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+
+
+class JsonRpc:
+    """Minimal JSON-RPC over HTTP with retries on transport errors and overload responses."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 60.0,
+        attempts: int = 8,
+        on_retry: Callable[[], None] | None = None,
+    ) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.attempts = attempts
+        self.on_retry = on_retry
+        self.session = requests.Session()
+        self.session.headers["Content-Type"] = "application/json"
+        self._id = 0
+
+    def call(self, method: str, params: list[Any]) -> Any:
+        self._id += 1
+        body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
+        delay = 0.1
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = self.session.post(self.url, data=body, timeout=self.timeout)
+                if response.status_code in (429, 502, 503, 504):
+                    raise requests.ConnectionError(f"HTTP {response.status_code}")
+                payload = json.loads(response.content)
+            except (requests.ConnectionError, requests.Timeout, ValueError) as exc:
+                if attempt == self.attempts:
+                    raise ChainError(
+                        f"{method} at {self.url} failed after {attempt} attempts: {exc}"
+                    ) from None
+                log.warning(
+                    "%s failed (%s); retry %d/%d in %.1fs", method, exc, attempt, self.attempts, delay
+                )
+                if self.on_retry:
+                    self.on_retry()
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            if "error" in payload and payload["error"] is not None:
+                error = payload["error"]
+                raise RpcError(int(error.get("code", 0)), str(error.get("message", "")), error.get("data"))
+            return payload["result"]
+        raise AssertionError("unreachable")
+
+    def block_number(self) -> int:
+        return int(self.call("eth_blockNumber", []), 16)
+
+    def chain_id(self) -> int:
+        return int(self.call("eth_chainId", []), 16)
+
+    def header(self, number: int) -> BlockHeader:
+        block = self.call("eth_getBlockByNumber", [hex(number), False])
+        if block is None:
+            raise ChainError(f"block {number} not found")
+        return BlockHeader(
+            int(block["number"], 16), block["hash"], block["parentHash"], int(block["timestamp"], 16)
+        )
+
+    def eth_call(self, to: str, data: bytes, block: int | str) -> bytes:
+        tag = hex(block) if isinstance(block, int) else block
+        result = self.call("eth_call", [{"to": to, "data": "0x" + data.hex()}, tag])
+        return bytes.fromhex(str(result)[2:])
+
+    def get_logs(self, address: str, from_block: int, to_block: int) -> list[dict[str, Any]]:
+        logs: list[dict[str, Any]] = self.call(
+            "eth_getLogs", [{"address": address, "fromBlock": hex(from_block), "toBlock": hex(to_block)}]
+        )
+        return logs
+
+
+@dataclass(slots=True)
+class RangeResult:
+    """Logs of blocks ``[start, end]``, fetched between two identical reads of ``end``'s header (so
+    they come from the chain that ends in ``end_header``), and ``start``'s header for the link to the
+    previous range."""
+
+    start: int
+    end: int
+    logs: list[dict[str, Any]]
+    start_header: BlockHeader
+    end_header: BlockHeader
+    seconds: float
+
+
+class LogSource:
+    """Adaptive ``eth_getLogs`` for one contract."""
+
+    def __init__(
+        self,
+        rpc: JsonRpc,
+        address: str,
+        *,
+        max_blocks: int = 5_000,
+        target_logs: int = 20_000,
+        initial_blocks: int | None = None,
+    ) -> None:
+        self.rpc = rpc
+        self.address = address
+        self.max_blocks = max(1, max_blocks)
+        self.target_logs = max(1, target_logs)
+        self.span = min(self.max_blocks, initial_blocks or self.max_blocks)
+
+    def fetch(self, start: int, limit: int) -> RangeResult:
+        """Logs from ``start`` to at most ``limit`` (the span decides where the range ends)."""
+        while True:
+            end = min(limit, start + self.span - 1)
+            began = time.perf_counter()
+            end_header = self.rpc.header(end)
+            start_header = end_header if start == end else self.rpc.header(start)
+            try:
+                logs = self.rpc.get_logs(self.address, start, end)
+            except RpcError as exc:
+                if not is_range_error(exc.message):
+                    raise
+                if end == start:
+                    raise ChainError(
+                        f"the node refuses eth_getLogs even for the single block {start}: {exc}"
+                    ) from None
+                if any(marker in exc.message.lower() for marker in _RANGE_LIMIT_ONLY):
+                    self.max_blocks = max(1, min(self.max_blocks, end - start))
+                self.span = max(1, (end - start + 1) // 2)
+                log.info(
+                    "eth_getLogs %d-%d refused (%s): span now %d blocks", start, end, exc.message, self.span
+                )
+                continue
+            again = self.rpc.header(end)
+            if again.hash != end_header.hash:
+                log.info("block %d changed while fetching its range; fetching again", end)
+                continue
+            if any(
+                int(entry["blockNumber"], 16) == end and entry["blockHash"] != end_header.hash
+                for entry in logs
+            ):
+                continue
+            self._adapt(end - start + 1, len(logs))
+            return RangeResult(start, end, logs, start_header, end_header, time.perf_counter() - began)
+
+    def _adapt(self, blocks: int, count: int) -> None:
+        if count > self.target_logs:
+            self.span = max(1, blocks * self.target_logs // count)
+        elif blocks >= self.span:
+            wanted = blocks * self.target_logs // max(count, 1)
+            self.span = max(1, min(self.max_blocks, wanted, self.span * 4))

@@ -1,0 +1,123 @@
+"""The report value type and its renderings: table (rich), JSON, CSV. Money is always an exact
+integer, rendered as a decimal string (JSON numbers cannot carry a uint256 for most readers)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Connection, text
+
+from ledger.index.money import decode_text
+
+__all__ = ["Report", "as_int", "checkpoint", "ratio_string", "render"]
+
+FORMATS = ("table", "json", "csv")
+
+
+def as_int(value: Any) -> int:
+    """A money column read through plain SQL: sortable text on SQLite, NUMERIC on PostgreSQL."""
+    if value is None:
+        return 0
+    return decode_text(value) if isinstance(value, str) else int(value)
+
+
+def ratio_string(value: Fraction | None, places: int = 4) -> str:
+    """``Fraction`` as ``"p/q (≈ d.dddd)"`` by integer arithmetic (no float anywhere)."""
+    if value is None:
+        return "n/a"
+    scaled = value.numerator * 10**places // value.denominator
+    whole, frac = divmod(scaled, 10**places)
+    return f"{value.numerator}/{value.denominator} (≈ {whole}.{frac:0{places}d})"
+
+
+def checkpoint(conn: Connection) -> tuple[int, str, int]:
+    """(last indexed block, its hash, chain id)."""
+    row = conn.execute(text("SELECT last_block, last_hash, chain_id FROM index_state")).first()
+    if row is None:
+        raise LookupError("the mirror is empty: run `ledger index` first")
+    return int(row[0]), str(row[1]), int(row[2])
+
+
+@dataclass
+class Report:
+    """A titled table of rows, the discrepancies found, and summary facts."""
+
+    title: str
+    as_of_block: int
+    as_of_hash: str | None
+    columns: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    discrepancies: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return not self.discrepancies
+
+    def to_json(self) -> dict[str, Any]:
+        def plain(value: Any) -> Any:
+            if isinstance(value, bool) or value is None:
+                return value
+            if isinstance(value, int):
+                return str(value)
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [plain(v) for v in value]
+            return value
+
+        return {
+            "report": self.title,
+            "as_of_block": self.as_of_block,
+            "as_of_block_hash": self.as_of_hash,
+            "clean": self.clean,
+            "summary": plain(self.summary),
+            "columns": self.columns,
+            "rows": [plain(r) for r in self.rows],
+            "discrepancies": [plain(d) for d in self.discrepancies],
+        }
+
+
+def render(report: Report, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(report.to_json(), indent=2)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=report.columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in report.rows:
+            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in report.columns})
+        if report.discrepancies:
+            keys = sorted({k for d in report.discrepancies for k in d})
+            buffer.write("\n# discrepancies\n")
+            disc = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
+            disc.writeheader()
+            disc.writerows(report.discrepancies)
+        return buffer.getvalue()
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    console = Console(record=True, width=200, file=io.StringIO())
+    console.print(f"[bold]{report.title}[/] — as of block {report.as_of_block} ({report.as_of_hash})")
+    for key, value in report.summary.items():
+        console.print(f"  {key}: {value}")
+    table = Table(*report.columns)
+    for row in report.rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in report.columns))
+    console.print(table)
+    if report.discrepancies:
+        console.print(f"[bold red]{len(report.discrepancies)} discrepancies[/]")
+        keys = sorted({k for d in report.discrepancies for k in d})
+        found = Table(*keys)
+        for d in report.discrepancies:
+            found.add_row(*(str(d.get(k, "")) for k in keys))
+        console.print(found)
+    else:
+        console.print("[bold green]no discrepancies[/]")
+    return console.export_text()

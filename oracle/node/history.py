@@ -1,0 +1,169 @@
+"""Carry bookkeeping: which obligations are outstanding, and the submissions of unfinished cycles.
+
+Cycles are finalised strictly in order. Folding a finalised cycle ``k`` into the history replaces
+the carried set with what ``k`` passes on:
+
+* settled: its deferred obligations (commitment keccak256(abi.encode(deferredRoot, count)), 0 if none);
+* failed or cancelled: its whole input, carried-in set then submissions (commitment = its
+  ``inputCommitment``, 0 if empty).
+
+Only the outstanding set and the submissions of cycles not yet finalised are kept, so memory is
+bounded by what is still outstanding. :meth:`CycleHistory.save` / :meth:`CycleHistory.load` keep a
+small checkpoint so a restart need not re-scan (and re-clear) from the deployment block; a
+checkpoint is only a cache: every use is re-verified against the on-chain commitments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ledger.chain.hub import CycleInfo
+from oracle.node.chainview import (
+    ZERO32,
+    ChainObligation,
+    ChainView,
+    carry_commitment,
+    input_commitment,
+    submissions_hash,
+)
+from oracle.node.compute import CycleComputation
+
+CHECKPOINT_VERSION = 1
+
+
+class InputMismatchError(Exception):
+    """What the node read from the chain does not match the cycle's on-chain commitments."""
+
+
+@dataclass
+class CycleHistory:
+    """Outstanding obligations, per-cycle submissions not yet finalised, and the log cursor."""
+
+    cursor: int
+    next_cycle: int = 1
+    carry: list[ChainObligation] = field(default_factory=list)
+    carry_in: bytes = ZERO32
+    submissions: dict[int, list[ChainObligation]] = field(default_factory=dict)
+    from_checkpoint: bool = False
+
+    # -- scanning ---------------------------------------------------------------------------
+
+    def scan(self, view: ChainView, head: int) -> int:
+        """Read submissions in blocks ``[cursor, head]``; returns how many were new."""
+        if head < self.cursor:
+            return 0
+        n = 0
+        for ob in view.obligations(self.cursor, head):
+            if ob.origin_cycle < self.next_cycle:
+                raise InputMismatchError(
+                    f"submission to cycle {ob.origin_cycle}, already finalised, at block <= {head}"
+                )
+            self.submissions.setdefault(ob.origin_cycle, []).append(ob)
+            n += 1
+        self.cursor = head + 1
+        return n
+
+    # -- one cycle's input ------------------------------------------------------------------
+
+    def cycle_submissions(self, info: CycleInfo) -> list[ChainObligation]:
+        """The cycle's submissions, checked against its on-chain count and rolling hash."""
+        subs = self.submissions.get(info.cycle_id, [])
+        if len(subs) != info.count:
+            raise InputMismatchError(
+                f"cycle {info.cycle_id}: read {len(subs)} ObligationSubmitted events, "
+                f"the cycle counts {info.count}"
+            )
+        if submissions_hash(subs) != info.submissions_hash:
+            raise InputMismatchError(
+                f"cycle {info.cycle_id}: recomputed submissionsHash differs from the chain's"
+            )
+        return subs
+
+    def cycle_input(self, info: CycleInfo) -> list[ChainObligation]:
+        """Carried-in obligations then submissions, verified against ``inputCommitment``."""
+        if info.cycle_id != self.next_cycle:
+            raise ValueError(f"history is at cycle {self.next_cycle}, not {info.cycle_id}")
+        subs = self.cycle_submissions(info)
+        expected = input_commitment(self.carry_in, info.submissions_hash, info.count)
+        if expected != info.input_commitment:
+            raise InputMismatchError(
+                f"cycle {info.cycle_id}: keccak256(abi.encode(carryIn, submissionsHash, count)) = "
+                f"0x{expected.hex()}"
+                f" but the chain's inputCommitment is 0x{info.input_commitment.hex()}"
+                f" ({len(self.carry)} obligations carried in)"
+            )
+        return [*self.carry, *subs]
+
+    # -- folding finalised cycles -------------------------------------------------------------
+
+    def fold_settled(self, info: CycleInfo, computation: CycleComputation) -> None:
+        deferred = list(computation.deferred)
+        self._advance(
+            info.cycle_id, deferred, carry_commitment(computation.result.deferred_root, len(deferred))
+        )
+
+    def fold_whole(self, info: CycleInfo) -> None:
+        """A failed or cancelled cycle: everything it held carries on."""
+        whole = self.cycle_input(info) if info.ready_block else [*self.carry, *self.cycle_submissions(info)]
+        self._advance(info.cycle_id, whole, info.input_commitment if whole else ZERO32)
+
+    def _advance(self, cycle_id: int, carry: list[ChainObligation], commitment: bytes) -> None:
+        self.carry = carry
+        self.carry_in = commitment
+        self.submissions.pop(cycle_id, None)
+        self.next_cycle = cycle_id + 1
+
+    # -- checkpoint ---------------------------------------------------------------------------
+
+    def save(self, path: Path, *, hub: str, chain_id: int) -> None:
+        """Write the checkpoint atomically."""
+        doc = {
+            "version": CHECKPOINT_VERSION,
+            "hub": hub.lower(),
+            "chain_id": chain_id,
+            "cursor": self.cursor,
+            "next_cycle": self.next_cycle,
+            "carry_in": self.carry_in.hex(),
+            "carry": [ob.to_json() for ob in self.carry],
+            "submissions": {str(k): [ob.to_json() for ob in v] for k, v in sorted(self.submissions.items())},
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(doc, handle, separators=(",", ":"))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, *, hub: str, chain_id: int) -> CycleHistory | None:
+        """The checkpoint at ``path`` if it exists and is for this deployment, else ``None``."""
+        try:
+            doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if (
+            doc.get("version") != CHECKPOINT_VERSION
+            or doc.get("hub") != hub.lower()
+            or doc.get("chain_id") != chain_id
+        ):
+            return None
+        try:
+            return cls(
+                cursor=int(doc["cursor"]),
+                next_cycle=int(doc["next_cycle"]),
+                carry=_rows(doc["carry"]),
+                carry_in=bytes.fromhex(doc["carry_in"]),
+                submissions={int(k): _rows(v) for k, v in doc["submissions"].items()},
+                from_checkpoint=True,
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def _rows(rows: Sequence[Any]) -> list[ChainObligation]:
+    return [ChainObligation.from_json(r) for r in rows]

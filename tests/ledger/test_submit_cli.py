@@ -1,0 +1,135 @@
+"""``ledger submit`` through the real CLI: whole-file validation, and exact resume after kill -9."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ledger.hashing import keccak256
+from ledger.submit import load_obligations, rolling_commitment
+from ledger.testing import Devnet
+
+LEDGER = [sys.executable, "-m", "ledger.cli"]
+
+
+def cli_env(devnet: Devnet) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        LEDGER_RPC_URL=devnet.node.url,
+        LEDGER_CHAIN_ID="31337",
+        LEDGER_DEPLOYMENT_FILE=str(devnet.settings.deployment_file),
+    )
+    env.pop("LEDGER_CONFIG", None)
+    return env
+
+
+def write_csv(path: Path, rows: list[dict[str, object]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def obligations(devnet: Devnet, n: int, prefix: str = "R") -> list[dict[str, object]]:
+    banks = [b.address for b in devnet.plan.banks[1:]]
+    wallets = [w.address for w in devnet.plan.wallet_providers]
+    rows: list[dict[str, object]] = []
+    for i in range(n):
+        if i % 3 == 2:
+            rows.append({"reference": f"{prefix}{i:07d}", "payee": wallets[i % 3], "currency": "USD",
+                         "amount": 1 + i, "type": "wallet_topup"})
+        else:
+            rows.append({"reference": f"{prefix}{i:07d}", "payee": banks[i % 4], "currency": "SGD",
+                         "amount": 100 + i, "type": "interbank"})
+    return rows
+
+
+def submitted_events(devnet: Devnet, payer: str) -> list[dict[str, object]]:
+    topic = "0x" + devnet.hub.abi.event_topic("ObligationSubmitted").hex()
+    payer_topic = "0x" + bytes.fromhex(payer[2:]).rjust(32, b"\0").hex()
+    logs = devnet.client.w3.eth.get_logs({"address": devnet.hub.address, "fromBlock": 0, "toBlock": "latest",
+                                          "topics": [topic, payer_topic]})
+    return [{"ref": bytes(entry["data"])[32:64]} for entry in logs]
+
+
+def test_good_file_goes_on_chain_with_the_expected_commitment(devnet: Devnet, tmp_path: Path) -> None:
+    bank = devnet.plan.banks[0]
+    path = write_csv(tmp_path / "ok.csv", obligations(devnet, 300))
+    result = subprocess.run([*LEDGER, "submit", str(path), "--key", f"devnet:{bank.key_index}", "--batch-size", "128"],
+                            env=cli_env(devnet), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "300 obligations sent in 3 transactions" in result.stdout
+    cycle = devnet.hub.cycle(1)
+    assert cycle.count == 300
+    rows = load_obligations(path, payer=bank.address)
+    assert cycle.submissions_hash == rolling_commitment(b"\0" * 32, bank.address, rows)
+    again = subprocess.run([*LEDGER, "submit", str(path), "--key", f"devnet:{bank.key_index}"],
+                           env=cli_env(devnet), capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "(300 already on chain)" in again.stdout
+    assert devnet.hub.cycle(1).count == 300
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("amount", "12.5", "field 'amount'"),
+        ("amount", "0", "field 'amount'"),
+        ("amount", "-3", "field 'amount'"),
+        ("currency", "EUR", "field 'currency'"),
+        ("payee", "0x1234", "field 'payee'"),
+        ("type", "loan", "field 'type'"),
+        ("reference", "", "field 'reference'"),
+    ],
+)
+def test_bad_file_is_refused_whole_and_nothing_is_sent(
+    devnet: Devnet, tmp_path: Path, field: str, value: str, expected: str
+) -> None:
+    bank = devnet.plan.banks[0]
+    rows = obligations(devnet, 20)
+    rows[7] = {**rows[7], field: value}
+    rows[12] = {**rows[12], "payee": bank.address}  # payee == payer: a second error in the same file
+    path = write_csv(tmp_path / "bad.csv", rows)
+    nonce = devnet.client.w3.eth.get_transaction_count(bank.address)
+    result = subprocess.run([*LEDGER, "submit", str(path), "--key", f"devnet:{bank.key_index}"],
+                            env=cli_env(devnet), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "nothing was sent" in result.stderr
+    assert f"line 9, {expected}" in " ".join(result.stderr.split())
+    assert "line 14, field 'payee'" in " ".join(result.stderr.split())
+    assert devnet.client.w3.eth.get_transaction_count(bank.address) == nonce
+    assert devnet.hub.cycle(1).count == 0
+
+
+def test_killed_submitter_resumes_exactly(devnet: Devnet, tmp_path: Path) -> None:
+    """kill -9 mid-file, run again: exactly the file's obligations end on chain, once each."""
+    bank = devnet.plan.banks[0]
+    total = 12_000
+    path = write_csv(tmp_path / "big.csv", obligations(devnet, total, prefix="K"))
+    args = [*LEDGER, "submit", str(path), "--key", f"devnet:{bank.key_index}", "--batch-size", "100"]
+    process = subprocess.Popen(args, env=cli_env(devnet), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while devnet.hub.cycle(1).count < 2_000:
+        assert process.poll() is None, "the submitter finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    partial = devnet.hub.cycle(1).count
+    assert 0 < partial < total
+
+    result = subprocess.run(args, env=cli_env(devnet), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert devnet.hub.cycle(1).count == total
+    refs = [e["ref"] for e in submitted_events(devnet, bank.address)]
+    assert len(refs) == total and len(set(refs)) == total
+    expected = {r.ref for r in load_obligations(path, payer=bank.address)}
+    assert set(refs) == expected
+    assert keccak256(b"".join(sorted(refs))) == keccak256(b"".join(sorted(expected)))

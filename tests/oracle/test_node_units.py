@@ -1,0 +1,191 @@
+"""Offline units of the oracle node: commitments, result computation, checkpoint, JSON logs; and an
+RPC outage against a real anvil (the node backs off and settles once the endpoint is back)."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from ledger.chain.client import ChainClient, TxSender
+from ledger.chain.hub import Hub
+from ledger.keys import dev_signer
+from ledger.submit import rolling_commitment, validate_obligations
+from ledger.testing import Devnet
+from ledger.types import CycleStatus, NettingStrategy
+from oracle.node.chainview import ZERO32, ChainObligation, input_commitment, submissions_hash
+from oracle.node.compute import compute_result
+from oracle.node.history import CycleHistory
+from oracle.node.logging import JsonFormatter
+from oracle.node.metrics import NodeMetrics
+from oracle.node.runner import NodeConfig, OracleNode
+from oracle.node.testing import NodeThreads, submit, wait_until
+from oracle.proofs import obligation_roots
+
+A = bytes.fromhex("11" * 20)
+B = bytes.fromhex("22" * 20)
+C = bytes.fromhex("0a" * 20)
+
+
+def ob(
+    payer: bytes, payee: bytes, amount: int, ref: int, currency: bytes = b"SGD", cycle: int = 1
+) -> ChainObligation:
+    return ChainObligation(cycle, payer, payee, currency, 0, amount, ref.to_bytes(32, "big"))
+
+
+def test_rolling_hash_matches_the_submitter_encoding() -> None:
+    payer = "0x" + A.hex()
+    rows = validate_obligations(
+        [
+            {"reference": "u-1", "payee": "0x" + B.hex(), "currency": "SGD", "amount": 5},
+            {
+                "reference": "u-2",
+                "payee": "0x" + C.hex(),
+                "currency": "USD",
+                "amount": 7,
+                "payer_wallet": "w-1",
+            },
+        ],
+        payer=payer,
+    )
+    chain = [
+        ChainObligation(
+            1,
+            A,
+            bytes.fromhex(r.payee[2:]),
+            r.currency.encode(),
+            int(r.kind),
+            r.amount,
+            r.ref,
+            r.payer_account,
+            r.payee_account,
+        )
+        for r in rows
+    ]
+    assert submissions_hash(chain) == rolling_commitment(ZERO32, payer, rows)
+    assert len(input_commitment(ZERO32, ZERO32, 0)) == 32
+
+
+def test_compute_result_is_canonical_and_partitions_the_input() -> None:
+    inputs = [ob(A, B, 100, 1), ob(B, C, 500, 2), ob(C, A, 30, 3), ob(A, C, 9, 4, b"USD")]
+    liquidity = {(A, b"SGD"): 1_000, (B, b"SGD"): 50, (C, b"SGD"): 0, (A, b"USD"): 9}
+    comp = compute_result(7, b"\x01" * 32, inputs, liquidity, NettingStrategy.FIFO)
+    r = comp.result
+    assert r.settled_count + r.deferred_count == 4 and ob(B, C, 500, 2) in comp.deferred
+    keys = [(p.currency, p.participant) for p in r.positions]
+    assert keys == sorted(keys) and all(p.net for p in r.positions)
+    for code in (b"SGD", b"USD"):
+        assert sum(p.net for p in r.positions if p.currency == code) == 0
+    assert (r.settled_root, r.deferred_root) == obligation_roots(
+        [o.leaf_fields() for o in comp.settled], [o.leaf_fields() for o in comp.deferred]
+    )
+    # the same input in any member's hands gives the same result
+    assert compute_result(7, b"\x01" * 32, list(inputs), dict(liquidity), NettingStrategy.FIFO) == comp
+
+
+def test_checkpoint_round_trip_and_foreign_checkpoints_are_ignored(tmp_path: Path) -> None:
+    h = CycleHistory(
+        cursor=42,
+        next_cycle=3,
+        carry=[ob(A, B, 1, 1)],
+        carry_in=b"\x05" * 32,
+        submissions={3: [ob(B, A, 2, 9, cycle=3)]},
+    )
+    path = tmp_path / "cp.json"
+    h.save(path, hub="0xAbC", chain_id=31337)
+    loaded = CycleHistory.load(path, hub="0xabc", chain_id=31337)
+    assert loaded is not None and loaded.from_checkpoint
+    assert (loaded.cursor, loaded.next_cycle, loaded.carry, loaded.carry_in, loaded.submissions) == (
+        42,
+        3,
+        h.carry,
+        h.carry_in,
+        h.submissions,
+    )
+    assert CycleHistory.load(path, hub="0xdef", chain_id=31337) is None
+    assert CycleHistory.load(path, hub="0xabc", chain_id=1) is None
+    path.write_text("{not json")
+    assert CycleHistory.load(path, hub="0xabc", chain_id=31337) is None
+
+
+def test_json_log_lines_carry_extra_fields() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter({"node": "o1"}))
+    logger = logging.getLogger("test.oracle.json")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.warning("approved %s", "x", extra={"cycle": 3, "result_hash": b"\xab"})
+    doc = json.loads(stream.getvalue())
+    assert doc["msg"] == "approved x" and doc["cycle"] == 3 and doc["result_hash"] == "0xab"
+    assert doc["level"] == "warning" and doc["node"] == "o1"
+    assert repr(dev_signer(9)).startswith("Signer(0x")  # what the node may log about its key
+
+
+class FlakyProxy:
+    """An HTTP JSON-RPC forwarder that can drop every connection (an endpoint outage)."""
+
+    def __init__(self, target: str) -> None:
+        self.up = True
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if not proxy.up:
+                    self.close_connection = True
+                    return
+                answer = requests.post(
+                    target, data=body, headers={"Content-Type": "application/json"}, timeout=30
+                )
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def proxy(devnet: Devnet) -> Iterator[FlakyProxy]:
+    p = FlakyProxy(devnet.settings.rpc_url)
+    yield p
+    p.close()
+
+
+def test_node_backs_off_during_an_rpc_outage_and_settles_after(devnet: Devnet, proxy: FlakyProxy) -> None:
+    plan, hub = devnet.plan, devnet.hub
+    nodes = []
+    for oracle in plan.oracles[:2]:
+        client = ChainClient(proxy.url, expected_chain_id=31337)
+        via_proxy = Hub(client, hub.address, hub.abi.abi)
+        sender = TxSender(client, dev_signer(oracle.key_index), devnet.settings.gas)
+        config = NodeConfig(start_block=devnet.deployment.start_block, poll_interval=0.1, max_backoff=0.5)
+        nodes.append(OracleNode(via_proxy, sender, config, NodeMetrics()))
+    with NodeThreads(nodes) as threads:
+        proxy.up = False
+        a, b = plan.banks[:2]
+        submit(devnet, a, [{"reference": "out-1", "payee": b.address, "currency": "SGD", "amount": 1_00}])
+        devnet.operator.close_cycle()
+        wait_until(lambda: threads.failures("rpc") >= 2, timeout=60)
+        assert hub.cycle(1).status is CycleStatus.CLOSED
+        proxy.up = True
+        wait_until(lambda: hub.cycle(1).status is CycleStatus.SETTLED, timeout=60)
+    assert threads.failures("internal") == 0
