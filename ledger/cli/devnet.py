@@ -17,7 +17,10 @@ out = Console()
 
 @devnet_app.command("up")
 def up(ctx: typer.Context) -> None:
-    """Start anvil, deploy the hub and register the demo consortium (no-op when already up)."""
+    """Start anvil, deploy the hub, register the demo consortium and start the oracle committee.
+
+    Idempotent: what already runs is left alone. ``[devnet] oracles = false`` (or
+    ``LEDGER_DEVNET__ORACLES=false``) leaves the committee to you."""
     actx: AppContext = ctx.obj
     deployment, plan = devnet_up(actx.settings)
     table = Table(title=f"devnet: hub {deployment.hub} (chain {deployment.chain_id}, block {deployment.start_block})")
@@ -45,10 +48,13 @@ def status(ctx: typer.Context) -> None:
     out.print(f"devnet is up: pid {st.pid}, {st.url}, block {st.block}")
     if st.deployment:
         out.print(f"hub {st.deployment.hub} deployed in block {st.deployment.start_block}")
+    for proc in st.oracles:
+        state = f"running, pid {proc.pid}, metrics :{proc.metrics_port}" if proc.running else "stopped"
+        out.print(f"oracle {proc.name} {proc.address}: {state} (log {proc.log_file})")
 
 
 @devnet_app.command("down")
 def down(ctx: typer.Context) -> None:
-    """Stop anvil; its state is kept for the next ``up``."""
+    """Stop the oracle processes and anvil; the chain state is kept for the next ``up``."""
     actx: AppContext = ctx.obj
     out.print("devnet stopped" if devnet_down(actx.settings) else "devnet was not running")

@@ -25,8 +25,12 @@ from ledger.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-_PLATFORMS = {("Linux", "x86_64"): "linux-amd64", ("Linux", "aarch64"): "linux-arm64",
-              ("Darwin", "arm64"): "darwin-arm64", ("Darwin", "x86_64"): "darwin-amd64"}
+_PLATFORMS = {
+    ("Linux", "x86_64"): "linux-amd64",
+    ("Linux", "aarch64"): "linux-arm64",
+    ("Darwin", "arm64"): "darwin-arm64",
+    ("Darwin", "x86_64"): "darwin-amd64",
+}
 
 
 def foundry_binary(tool: str) -> Path:
@@ -51,8 +55,9 @@ def free_port() -> int:
 
 def rpc_ready(url: str, timeout: float = 0.5) -> bool:
     try:
-        response = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
-                                 timeout=timeout)
+        response = requests.post(
+            url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=timeout
+        )
         return response.ok
     except requests.RequestException:
         return False
@@ -93,8 +98,18 @@ def launch(
     ready_timeout: float = 30.0,
 ) -> tuple[subprocess.Popen[bytes], AnvilNode]:
     """Start an anvil process and wait until it answers JSON-RPC."""
-    args = [str(foundry_binary("anvil")), "--host", host, "--port", str(port), "--accounts", str(accounts),
-            "--chain-id", "31337", "--silent"]
+    args = [
+        str(foundry_binary("anvil")),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--accounts",
+        str(accounts),
+        "--chain-id",
+        "31337",
+        "--silent",
+    ]
     if state_file is not None:
         args += ["--state", str(state_file)]
     if block_time:
@@ -102,8 +117,9 @@ def launch(
     args += list(extra_args)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     node = AnvilNode(process.pid, host, port, log_file, state_file)
     deadline = time.monotonic() + ready_timeout
     while not rpc_ready(node.url):
@@ -136,7 +152,9 @@ def terminate(pid: int, timeout: float = 20.0) -> None:
 class DevnetNode:
     """The background anvil of ``ledger devnet`` with its files in ``state_dir``."""
 
-    def __init__(self, state_dir: Path, host: str, port: int, accounts: int, block_time: float | None) -> None:
+    def __init__(
+        self, state_dir: Path, host: str, port: int, accounts: int, block_time: float | None
+    ) -> None:
         self.state_dir = state_dir
         self.host, self.port, self.accounts, self.block_time = host, port, accounts, block_time
         self.pid_file = state_dir / "anvil.pid"
@@ -160,10 +178,18 @@ class DevnetNode:
             log.info("anvil already running (pid %d) on %s", pid, self.url)
             return pid
         if rpc_ready(self.url):
-            raise ConfigError(f"{self.url} is answering but not the devnet's anvil: stop it or change the port")
+            raise ConfigError(
+                f"{self.url} is answering but not the devnet's anvil: stop it or change the port"
+            )
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        process, node = launch(host=self.host, port=self.port, accounts=self.accounts, state_file=self.state_file,
-                               log_file=self.log_file, block_time=self.block_time)
+        process, node = launch(
+            host=self.host,
+            port=self.port,
+            accounts=self.accounts,
+            state_file=self.state_file,
+            log_file=self.log_file,
+            block_time=self.block_time,
+        )
         self.pid_file.write_text(f"{node.pid}\n")
         log.info("anvil started (pid %d) on %s, state in %s", node.pid, node.url, self.state_file)
         return node.pid

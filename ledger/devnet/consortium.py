@@ -80,7 +80,9 @@ def demo_plan(strategy: NettingStrategy = NettingStrategy.MAX_VALUE) -> Consorti
     return Consortium(
         admin=member("operator", 0),
         banks=[member(n, 1 + i, ParticipantKind.BANK) for i, n in enumerate(BANK_NAMES)],
-        wallet_providers=[member(n, 6 + i, ParticipantKind.WALLET_PROVIDER) for i, n in enumerate(WALLET_NAMES)],
+        wallet_providers=[
+            member(n, 6 + i, ParticipantKind.WALLET_PROVIDER) for i, n in enumerate(WALLET_NAMES)
+        ],
         oracles=[member(f"oracle-{i + 1}", 9 + i) for i in range(3)],
         auditor=member("auditor", 12),
         threshold=2,

@@ -1,7 +1,9 @@
-"""``ledger devnet up|status|down``: anvil, deployment and demo consortium, idempotently.
+"""``ledger devnet up|status|down``: anvil, deployment, demo consortium and oracle committee.
 
 ``up`` on a running devnet with a live deployment changes nothing; after ``down`` the chain comes
-back from anvil's state file with the same deployment; if the state is gone, it redeploys.
+back from anvil's state file with the same deployment; if the state is gone, it redeploys. With
+``[devnet] oracles = true`` (the default) ``up`` also starts one ``oracle run`` process per
+committee member, so closed cycles settle without manual steps, and ``down`` stops them first.
 """
 
 from __future__ import annotations
@@ -10,17 +12,18 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.build.artifacts import forge_artifact_path, load_artifact
+from ledger.build.artifacts import Artifact, forge_artifact_path, load_artifact
 from ledger.build.compiler import compile_hub, foundry_settings
 from ledger.chain.client import ChainClient, TxSender
 from ledger.config import Settings
 from ledger.deploy import deploy_hub, open_hub, read_deployment, write_deployment
 from ledger.devnet.anvil import DevnetNode
 from ledger.devnet.consortium import Consortium, demo_plan, is_registered, register_consortium
+from ledger.devnet.oracles import OracleProcess, oracles_status, start_oracles, stop_oracles
 from ledger.errors import ConfigError
 from ledger.keys import dev_signer
 from ledger.operator import Operator
-from ledger.types import Deployment
+from ledger.types import CompilerSettings, Deployment
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ class DevnetStatus:
     block: int | None
     deployment: Deployment | None
     consortium_file: Path
+    oracles: tuple[OracleProcess, ...] = ()
 
 
 def devnet_node(settings: Settings) -> DevnetNode:
@@ -44,7 +48,7 @@ def consortium_file(settings: Settings) -> Path:
     return settings.devnet.state_dir / "consortium.json"
 
 
-def _artifact():  # type: ignore[no-untyped-def]
+def _artifact() -> tuple[Artifact, CompilerSettings]:
     """forge's artifact when it exists (fast), else a py-solc-x compile with the same settings."""
     if forge_artifact_path().is_file():
         return load_artifact(), foundry_settings()
@@ -74,10 +78,15 @@ def devnet_up(settings: Settings) -> tuple[Deployment, Consortium]:
         if not is_registered(hub, plan):
             raise ConfigError("consortium missing")
         log.info("devnet already deployed: hub %s", deployment.hub)
-        return deployment, plan
     except (ConfigError, OSError, ValueError) as reason:
         log.info("deploying a fresh hub (%s)", reason)
-        return deploy_demo(settings, client)
+        # oracles still running would watch the old hub: restart them on the new deployment
+        stop_oracles(settings)
+        deployment, plan = deploy_demo(settings, client)
+    if settings.devnet.oracles:
+        for proc in start_oracles(settings, plan):
+            log.info("oracle %s running (pid %s, metrics :%s)", proc.name, proc.pid, proc.metrics_port)
+    return deployment, plan
 
 
 def devnet_status(settings: Settings) -> DevnetStatus:
@@ -92,8 +101,13 @@ def devnet_status(settings: Settings) -> DevnetStatus:
             deployment = read_deployment(settings.deployment_file)
         except ConfigError:
             deployment = None
-    return DevnetStatus(pid is not None, pid, node.url, block, deployment, consortium_file(settings))
+    oracles = tuple(oracles_status(settings))
+    return DevnetStatus(pid is not None, pid, node.url, block, deployment, consortium_file(settings), oracles)
 
 
 def devnet_down(settings: Settings) -> bool:
+    """Stop the oracle processes, then anvil (its state file is kept); whether anvil was running."""
+    stopped = stop_oracles(settings)
+    if stopped:
+        log.info("stopped %d oracle process(es)", stopped)
     return devnet_node(settings).stop()

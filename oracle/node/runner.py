@@ -44,6 +44,14 @@ class ReconstructionError(Exception):
     """A settled cycle's deferred set could not be reproduced (its result hash differs)."""
 
 
+class InconsistentReadError(Exception):
+    """Two views read at the same block number disagreed (the contract makes that impossible).
+
+    Seen on anvil when a block is mined between two ``eth_call`` s at the head: the first call
+    resolves the number to the new state, the second to the historical one. Transient: the next
+    poll reads again."""
+
+
 @dataclass
 class NodeConfig:
     start_block: int
@@ -174,8 +182,10 @@ class OracleNode:
                 "cycle finalised without settlement; its input carries forward",
                 extra={"cycle": k, "status": info.status.name.lower(), "carried": len(self.history.carry)},
             )
-        else:  # pragma: no cover - nextCycleToFinalize only moves past final cycles
-            raise InputMismatchError(f"cycle {k} is {info.status.name} but the chain finalised past it")
+        else:  # nextCycleToFinalize only moves past final cycles: a racy read, not a chain fact
+            raise InconsistentReadError(
+                f"cycle {k} read as {info.status.name} although the chain finalised past it"
+            )
         seen = self._seen_ready.pop(k, None)
         if seen is not None:
             self.metrics.cycle_latency.observe(time.monotonic() - seen)
@@ -269,6 +279,9 @@ class OracleNode:
                 self.metrics.failures.labels("rpc").inc()
                 delay = min(max(delay, 0.5) * 2, self.config.max_backoff)
                 log.warning("rpc failure; backing off", extra={"error": str(exc), "retry_in": delay})
+            except InconsistentReadError as exc:
+                self.metrics.failures.labels("rpc").inc()
+                log.warning("inconsistent reads from the node; reading again", extra={"reason": str(exc)})
             except InputMismatchError as exc:
                 self.metrics.failures.labels("verification").inc()
                 delay = min(max(delay, 0.5) * 2, self.config.max_backoff)

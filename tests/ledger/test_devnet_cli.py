@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from ledger.devnet.anvil import free_port
@@ -13,7 +14,7 @@ LEDGER = [sys.executable, "-m", "ledger.cli"]
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*LEDGER, *args], env=env, capture_output=True, text=True, timeout=180)
+    return subprocess.run([*LEDGER, *args], check=False, env=env, capture_output=True, text=True, timeout=180)
 
 
 def test_devnet_up_twice_down_up_keeps_the_deployment(tmp_path: Path) -> None:
@@ -46,5 +47,63 @@ def test_devnet_up_twice_down_up_keeps_the_deployment(tmp_path: Path) -> None:
         assert (tmp_path / "devnet" / "deployment.json").read_text() == hub, "state survived down/up"
         shown = run(["cycle", "show"], env)
         assert "cycle 2: open" in shown.stdout, shown.stdout + shown.stderr
+    finally:
+        run(["devnet", "down"], env)
+
+
+def test_devnet_up_starts_the_committee_and_down_stops_it(tmp_path: Path) -> None:
+    """With the default ``oracles = true`` a closed cycle settles with no manual step."""
+    port = free_port()
+    state = tmp_path / "devnet"
+    env = dict(os.environ)
+    env.update(
+        LEDGER_DEVNET__STATE_DIR=str(state),
+        LEDGER_DEVNET__PORT=str(port),
+        LEDGER_RPC_URL=f"http://127.0.0.1:{port}",
+        LEDGER_DEPLOYMENT_FILE=str(state / "deployment.json"),
+        LEDGER_KEY="devnet:0",
+    )
+    try:
+        up = run(["devnet", "up"], env)
+        assert up.returncode == 0, up.stderr
+        status = run(["devnet", "status"], env)
+        assert status.stdout.count("running, pid") == 3, status.stdout
+        pids = sorted(
+            int(line.split("pid ")[1].split(",")[0])
+            for line in status.stdout.splitlines()
+            if "pid " in line and "oracle" in line
+        )
+        again = run(["devnet", "up"], env)  # idempotent: the same processes keep running
+        assert again.returncode == 0, again.stderr
+        status_again = run(["devnet", "status"], env).stdout
+        assert all(f"pid {pid}," in status_again for pid in pids), status_again
+
+        env_bank = dict(env, LEDGER_KEY="devnet:1")
+        sheet = tmp_path / "pay.csv"
+        sheet.write_text(
+            "reference,payee,currency,amount,type\n"
+            "cli-1,0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC,SGD,12345,interbank\n"
+        )
+        submitted = run(["submit", str(sheet)], env_bank)
+        assert submitted.returncode == 0, submitted.stderr
+        assert run(["cycle", "close"], env).returncode == 0
+
+        def settled() -> bool:
+            shown = run(["cycle", "show", "1"], env)
+            return "cycle 1: settled" in shown.stdout
+
+        deadline = time.monotonic() + 90
+        while not settled():
+            assert time.monotonic() < deadline, (state / "oracles").glob("*.log")
+            time.sleep(1)
+        down = run(["devnet", "down"], env)
+        assert "devnet stopped" in down.stdout
+        after = run(["devnet", "status"], env)
+        assert after.returncode == 1 and "running, pid" not in after.stdout
+        for pid in pids:
+            assert (
+                not Path(f"/proc/{pid}").exists()
+                or b"oracle.node" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+            )
     finally:
         run(["devnet", "down"], env)

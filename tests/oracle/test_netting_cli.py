@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from oracle.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT.parent / "shared" / "netting-examples"
+EXAMPLES = Path(__file__).resolve().parent / "data" / "netting-examples"  # copied from ../shared
 ORACLE = Path(sys.executable).parent / "oracle"
 
 GOOD_OBLIGATIONS = "reference,payer,payee,currency,amount,memo\nT1,A,B,SGD,20000,x\nT2,B,A,SGD,15000,y\n"

@@ -18,7 +18,7 @@ from oracle.netting.maxvalue import SplitMix64
 from oracle.netting.problem import build_problems
 from oracle.netting.search import Budget, Instance, branch_and_bound
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "netting-examples"
+EXAMPLES = Path(__file__).resolve().parent / "data" / "netting-examples"  # copied from ../shared
 CASES = sorted(p.name for p in EXAMPLES.iterdir()) if EXAMPLES.is_dir() else []
 
 Liquidity = dict[tuple[str, str], int]

@@ -3,6 +3,7 @@ RPC outage against a real anvil (the node backs off and settles once the endpoin
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import io
 import json
@@ -15,7 +16,7 @@ import pytest
 import requests
 
 from ledger.chain.client import ChainClient, TxSender
-from ledger.chain.hub import Hub
+from ledger.chain.hub import CycleInfo, Hub
 from ledger.keys import dev_signer
 from ledger.submit import rolling_commitment, validate_obligations
 from ledger.testing import Devnet
@@ -25,8 +26,8 @@ from oracle.node.compute import compute_result
 from oracle.node.history import CycleHistory
 from oracle.node.logging import JsonFormatter
 from oracle.node.metrics import NodeMetrics
-from oracle.node.runner import NodeConfig, OracleNode
-from oracle.node.testing import NodeThreads, submit, wait_until
+from oracle.node.runner import InconsistentReadError, NodeConfig, OracleNode
+from oracle.node.testing import NodeThreads, make_node, submit, wait_until
 from oracle.proofs import obligation_roots
 
 A = bytes.fromhex("11" * 20)
@@ -189,3 +190,34 @@ def test_node_backs_off_during_an_rpc_outage_and_settles_after(devnet: Devnet, p
         proxy.up = True
         wait_until(lambda: hub.cycle(1).status is CycleStatus.SETTLED, timeout=60)
     assert threads.failures("internal") == 0
+
+
+def test_a_racy_read_is_retried_not_reported_as_tampering(
+    devnet: Devnet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two views at the same block that disagree (anvil mining between them) are a transient read
+    error: the node reads again at its next poll instead of refusing the chain's data."""
+    a, b = devnet.plan.banks[:2]
+    submit(devnet, a, [{"reference": "race-1", "payee": b.address, "currency": "SGD", "amount": 1_00}])
+    devnet.operator.close_cycle()
+    for oracle in devnet.plan.oracles[:2]:
+        make_node(devnet, oracle).step()
+    assert devnet.hub.cycle(1).status is CycleStatus.SETTLED
+
+    observer = make_node(devnet, devnet.plan.oracles[2])
+    real = devnet.hub.cycle
+    stale_reads: list[int] = []
+
+    def racy(cycle_id: int, block: int | str = "latest") -> CycleInfo:
+        info = real(cycle_id, block=block)
+        if cycle_id == 1 and not stale_reads:
+            stale_reads.append(cycle_id)
+            return dataclasses.replace(info, status=CycleStatus.CLOSED)
+        return info
+
+    monkeypatch.setattr(devnet.hub, "cycle", racy)
+    with pytest.raises(InconsistentReadError, match="cycle 1 read as CLOSED"):
+        observer.step()
+    assert observer.history.next_cycle == 1
+    observer.step()
+    assert observer.history.next_cycle == 2 and stale_reads == [1]
