@@ -37,7 +37,9 @@ class GasSettings(BaseModel):
     mode: GasMode = GasMode.AUTO
     priority_fee_wei: int = Field(default=1_000_000_000, ge=0)
     max_fee_multiplier: int = Field(default=2, ge=1, description="maxFeePerGas = base fee x this + tip")
-    limit_multiplier_percent: int = Field(default=125, ge=100, description="gas limit = estimate x this / 100")
+    limit_multiplier_percent: int = Field(
+        default=125, ge=100, description="gas limit = estimate x this / 100"
+    )
 
 
 class DevnetSettings(BaseModel):
@@ -69,7 +71,7 @@ class Settings(BaseSettings):
         description="signing key source: 'keystore:PATH' (password from keystore_password_env or a "
         "prompt) or 'devnet:N' (anvil's public dev key N; refused unless the chain id is 31337)",
     )
-    keystore_password_env: str = "LEDGER_KEYSTORE_PASSWORD"
+    keystore_password_env: str = "LEDGER_KEYSTORE_PASSWORD"  # noqa: S105 - a variable name
     confirmations: int = Field(default=0, ge=0, description="blocks behind head treated as final")
     poa: bool | None = Field(default=None, description="inject POA extra-data middleware; None = detect")
     log_range_blocks: int = Field(default=5_000, ge=1, description="largest eth_getLogs block range")
@@ -108,9 +110,7 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist (set --config or {CONFIG_ENV})")
     # A subclass per file keeps the TOML path out of global state.
-    configured = type(
-        "Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}}
-    )
+    configured = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
     try:
         settings: Settings = configured(**overrides)
     except ValueError as exc:  # pydantic.ValidationError is a ValueError

@@ -9,7 +9,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from ledger.abi import hub_abi
 from ledger.build.artifacts import Artifact, canonical_abi_json
@@ -27,7 +27,12 @@ def abi_hash(abi: list[dict[str, object]]) -> str:
 
 
 def deploy_hub(
-    client: ChainClient, sender: TxSender, artifact: Artifact, compiler: CompilerSettings, *, admin: str | None = None
+    client: ChainClient,
+    sender: TxSender,
+    artifact: Artifact,
+    compiler: CompilerSettings,
+    *,
+    admin: str | None = None,
 ) -> Deployment:
     """Deploy SettlementHub with ``admin`` (default: the deployer) and return its deployment record."""
     admin = to_checksum_address(admin or sender.address)
@@ -66,7 +71,9 @@ def read_deployment(path: Path) -> Deployment:
     try:
         return Deployment.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except OSError:
-        raise ConfigError(f"no deployment file at {path}: run `ledger deploy` or `ledger devnet up`") from None
+        raise ConfigError(
+            f"no deployment file at {path}: run `ledger deploy` or `ledger devnet up`"
+        ) from None
     except ValueError as exc:
         raise ConfigError(f"deployment file {path} is invalid: {exc}") from None
 
@@ -74,7 +81,9 @@ def read_deployment(path: Path) -> Deployment:
 def open_hub(client: ChainClient, deployment: Deployment) -> Hub:
     """The deployed hub, after checking chain id, code presence and ABI hash."""
     if deployment.chain_id != client.chain_id:
-        raise ConfigError(f"deployment is for chain {deployment.chain_id}, endpoint is chain {client.chain_id}")
+        raise ConfigError(
+            f"deployment is for chain {deployment.chain_id}, endpoint is chain {client.chain_id}"
+        )
     abi = hub_abi()
     if abi_hash(abi) != deployment.abi_hash:  # type: ignore[arg-type]
         raise ConfigError(

@@ -11,7 +11,7 @@ class ConfigError(LedgerError):
     """The configuration is missing, malformed or inconsistent with the chain."""
 
 
-class KeyError_(LedgerError):  # noqa: N801 - avoid shadowing the builtin KeyError
+class KeyLoadError(LedgerError):
     """A signing key could not be loaded (the key material itself is never included)."""
 
 

@@ -18,7 +18,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledger.config import DEVNET_CHAIN_ID
-from ledger.errors import KeyError_
+from ledger.errors import KeyLoadError
 
 #: anvil's default mnemonic; its keys are public and fund every anvil chain.
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
@@ -59,19 +59,19 @@ def keystore_signer(path: Path, password: str) -> Signer:
     try:
         keyfile = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise KeyError_(f"cannot read keystore {path}: {exc.__class__.__name__}") from None
+        raise KeyLoadError(f"cannot read keystore {path}: {exc.__class__.__name__}") from None
     try:
         key = Account.decrypt(keyfile, password)
     except ValueError:
         # eth-account says "MAC mismatch"; do not chain the exception (its frames hold the password).
-        raise KeyError_(f"cannot decrypt keystore {path}: wrong password or corrupt file") from None
+        raise KeyLoadError(f"cannot decrypt keystore {path}: wrong password or corrupt file") from None
     return Signer(Account.from_key(key))
 
 
 def create_keystore(path: Path, password: str) -> str:
     """Create a new random key, write it encrypted to ``path`` (mode 0600) and return its address."""
     if path.exists():
-        raise KeyError_(f"{path} exists; refusing to overwrite a keystore")
+        raise KeyLoadError(f"{path} exists; refusing to overwrite a keystore")
     account = Account.create()
     encrypted = Account.encrypt(account.key, password)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +85,7 @@ def load_signer(
     source: str,
     *,
     chain_id: int,
-    password_env: str = "LEDGER_KEYSTORE_PASSWORD",
+    password_env: str = "LEDGER_KEYSTORE_PASSWORD",  # noqa: S107 - a variable name, not a password
     prompt: Callable[[str], str] | None = None,
 ) -> Signer:
     """Load the signer named by a key source (``keystore:PATH`` or ``devnet:N``).
@@ -97,20 +97,20 @@ def load_signer(
     kind, _, value = source.partition(":")
     if kind == "devnet":
         if chain_id != DEVNET_CHAIN_ID:
-            raise KeyError_(
+            raise KeyLoadError(
                 f"devnet keys are public and only allowed on chain id {DEVNET_CHAIN_ID}; "
                 f"this chain is {chain_id}: use a keystore"
             )
         try:
             index = int(value)
         except ValueError:
-            raise KeyError_(f"key source {source!r}: devnet:N needs an account index") from None
+            raise KeyLoadError(f"key source {source!r}: devnet:N needs an account index") from None
         return dev_signer(index)
     if kind == "keystore":
         path = Path(value)
         password = os.environ.get(password_env)
         if password is None:
-            ask = prompt or (lambda text: getpass.getpass(text))
+            ask = prompt or getpass.getpass
             password = ask(f"Password for {path}: ")
         return keystore_signer(path, password)
-    raise KeyError_(f"unknown key source {source!r}: use keystore:PATH or devnet:N")
+    raise KeyLoadError(f"unknown key source {source!r}: use keystore:PATH or devnet:N")

@@ -6,7 +6,7 @@ these functions let propagate as :class:`ledger.errors.TransactionReverted`.
 
 from __future__ import annotations
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from ledger.chain.client import Receipt, TxSender
 from ledger.chain.hub import Hub, currency_bytes

@@ -15,7 +15,7 @@ from ledger.chain.client import ChainClient, TxSender
 from ledger.chain.hub import Hub
 from ledger.config import Settings, load_settings
 from ledger.deploy import deploy_hub, open_hub, write_deployment
-from ledger.devnet.anvil import AnvilNode, free_port, launch, terminate
+from ledger.devnet.anvil import AnvilNode, free_port, launch
 from ledger.devnet.consortium import Consortium, Member, demo_plan, register_consortium
 from ledger.keys import dev_signer
 from ledger.operator import Operator
@@ -47,8 +47,11 @@ class Devnet:
         return Operator(self.hub, self.sender(self.plan.admin))
 
 
-def deploy_devnet(node: AnvilNode, artifact: tuple[Artifact, CompilerSettings], tmp: Path, **overrides: object) -> Devnet:
+def deploy_devnet(
+    node: AnvilNode, artifact: tuple[Artifact, CompilerSettings], tmp: Path, **overrides: object
+) -> Devnet:
     settings = load_settings(
+        None,
         rpc_url=node.url,
         chain_id=31337,
         deployment_file=tmp / "deployment.json",
@@ -64,7 +67,6 @@ def deploy_devnet(node: AnvilNode, artifact: tuple[Artifact, CompilerSettings], 
     hub = open_hub(client, deployment)
     register_consortium(Operator(hub, admin), plan)
     return Devnet(settings, client, hub, deployment, plan, node)
-
 
 
 def hub_artifact() -> tuple[Artifact, CompilerSettings]:

@@ -63,7 +63,9 @@ def load_artifact(path: Path | None = None, name: str = HUB_NAME) -> Artifact:
     bytecode = data["bytecode"]["object"] if isinstance(data["bytecode"], dict) else data["bytecode"]
     deployed = data.get("deployedBytecode", {})
     deployed_code = deployed["object"] if isinstance(deployed, dict) else deployed
-    return Artifact(name=name, abi=data["abi"], bytecode=_hex(bytecode), deployed_bytecode=_hex(deployed_code))
+    return Artifact(
+        name=name, abi=data["abi"], bytecode=_hex(bytecode), deployed_bytecode=_hex(deployed_code)
+    )
 
 
 def save_artifact(artifact: Artifact, path: Path) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import to_checksum_address
+from eth_abi.abi import decode as abi_decode
+from eth_utils.address import to_checksum_address
 
 from ledger.hashing import keccak256
 
@@ -57,7 +57,9 @@ class HubAbi:
         events: dict[bytes, dict[str, Any]] = {}
         for entry in self.abi:
             if entry.get("type") == "error":
-                errors[keccak256(signature(entry).encode())[:4]] = AbiError(entry["name"], tuple(entry["inputs"]))
+                errors[keccak256(signature(entry).encode())[:4]] = AbiError(
+                    entry["name"], tuple(entry["inputs"])
+                )
             elif entry.get("type") == "event":
                 events[keccak256(signature(entry).encode())] = entry
         object.__setattr__(self, "errors", errors)

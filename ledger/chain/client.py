@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import requests
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError
@@ -23,8 +23,8 @@ from web3.types import RPCEndpoint
 
 from ledger.chain.abi import HubAbi
 from ledger.config import GasSettings, Settings
-from ledger.hashing import keccak256
 from ledger.errors import ChainError, ConfigError, TransactionReverted, TransactionTimeout
+from ledger.hashing import keccak256
 from ledger.keys import Signer
 from ledger.types import GasMode
 
@@ -45,7 +45,9 @@ def retry(fn: Callable[[], T], *, attempts: int = 6, base_delay: float = 0.2, wh
         except _TRANSIENT as exc:
             if attempt == attempts:
                 raise ChainError(f"{what}: endpoint unreachable after {attempts} attempts ({exc})") from None
-            log.warning("%s failed (%s); retry %d/%d in %.1fs", what, exc.__class__.__name__, attempt, attempts, delay)
+            log.warning(
+                "%s failed (%s); retry %d/%d in %.1fs", what, exc.__class__.__name__, attempt, attempts, delay
+            )
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
     raise AssertionError("unreachable")
@@ -107,7 +109,7 @@ class ChainClient:
                 f"{rpc_url} is chain {self.chain_id}, configuration expects {expected_chain_id}"
             )
         if poa is None:
-            # QBFT/Clique put validator data in extraData (> 32 bytes), which web3 rejects without the middleware.
+            # QBFT/Clique put validator data in extraData (> 32 bytes): web3 rejects it without the middleware
             extra = retry(lambda: self.w3.eth.get_block("latest")["extraData"], what="eth_getBlockByNumber")
             poa = len(extra) > 32
         if poa:
@@ -130,7 +132,7 @@ class ChainClient:
         return retry(lambda: self.w3.eth.block_number, what="eth_blockNumber")
 
     def get_block(self, number: int | str) -> Any:
-        return retry(lambda: self.w3.eth.get_block(number), what="eth_getBlockByNumber")
+        return retry(lambda: self.w3.eth.get_block(number), what="eth_getBlockByNumber")  # type: ignore[arg-type]
 
     def code_at(self, address: str) -> bytes:
         return bytes(retry(lambda: self.w3.eth.get_code(to_checksum_address(address)), what="eth_getCode"))
@@ -146,7 +148,11 @@ class ChainClient:
             raise self._reverted(exc) from None
 
     def estimate_gas(self, sender: str, to: str, data: bytes) -> int:
-        tx: dict[str, Any] = {"from": to_checksum_address(sender), "to": to_checksum_address(to), "data": HexBytes(data)}
+        tx: dict[str, Any] = {
+            "from": to_checksum_address(sender),
+            "to": to_checksum_address(to),
+            "data": HexBytes(data),
+        }
         try:
             return int(retry(lambda: self.w3.eth.estimate_gas(tx), what="eth_estimateGas"))  # type: ignore[arg-type]
         except ContractLogicError as exc:
@@ -217,7 +223,8 @@ class ChainClient:
             if pending:
                 if time.monotonic() > deadline:
                     raise TransactionTimeout(
-                        f"{len(pending)} transaction(s) without receipt after the timeout, first {pending[0]}; "
+                        f"{len(pending)} transaction(s) without receipt after the timeout, "
+                        f"first {pending[0]}; "
                         "they may still be mined: re-run to resume"
                     )
                 time.sleep(delay)
@@ -232,7 +239,9 @@ class ChainClient:
             self.call(to, data, block=block, sender=sender)
         except TransactionReverted as exc:
             return TransactionReverted(exc.reason, tx_hash=tx_hash, data=exc.data)
-        return TransactionReverted("reverted (replay did not reproduce: out of gas or state changed)", tx_hash=tx_hash)
+        return TransactionReverted(
+            "reverted (replay did not reproduce: out of gas or state changed)", tx_hash=tx_hash
+        )
 
 
 class TxSender:
@@ -252,7 +261,8 @@ class TxSender:
     def sync_nonce(self) -> int:
         """Re-read the next nonce from the node (pending block)."""
         w3 = self.client.w3
-        self._nonce = int(retry(lambda: w3.eth.get_transaction_count(self.signer.address, "pending"), what="nonce"))  # type: ignore[arg-type]
+        address = to_checksum_address(self.signer.address)
+        self._nonce = int(retry(lambda: w3.eth.get_transaction_count(address, "pending"), what="nonce"))
         return self._nonce
 
     def refresh_fees(self) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from ledger.chain.abi import HubAbi
 from ledger.chain.client import ChainClient, Receipt, TxSender
@@ -60,7 +60,10 @@ class Hub:
         """Call a view function and return its decoded output (a tuple for several outputs)."""
         function = self.contract.get_function_by_name(fn)(*args)
         raw = self.client.call(self.address, self.encode(fn, *args), block=block)
-        output_types = [o["type"] if not o["type"].startswith("tuple") else _tuple_type(o) for o in function.abi["outputs"]]
+        output_types = [
+            o["type"] if not o["type"].startswith("tuple") else _tuple_type(o)
+            for o in function.abi["outputs"]
+        ]
         values = self.client.w3.codec.decode(output_types, raw)
         return values[0] if len(values) == 1 else values
 
@@ -69,7 +72,9 @@ class Hub:
 
     # -- typed views ----------------------------------------------------------------------
 
-    def participant(self, account: str, block: int | str = "latest") -> tuple[ParticipantKind, ParticipantStatus]:
+    def participant(
+        self, account: str, block: int | str = "latest"
+    ) -> tuple[ParticipantKind, ParticipantStatus]:
         kind, status = self.view("participant", to_checksum_address(account), block=block)
         return ParticipantKind(kind), ParticipantStatus(status)
 
@@ -77,7 +82,9 @@ class Hub:
         balance, cap = self.view("accountOf", to_checksum_address(account), currency_bytes(code), block=block)
         return int(balance), int(cap)
 
-    def accounts_of(self, accounts: Sequence[str], code: str, block: int | str = "latest") -> list[tuple[int, int]]:
+    def accounts_of(
+        self, accounts: Sequence[str], code: str, block: int | str = "latest"
+    ) -> list[tuple[int, int]]:
         balances, caps = self.view(
             "accountsOf", [to_checksum_address(a) for a in accounts], currency_bytes(code), block=block
         )
@@ -87,8 +94,16 @@ class Hub:
         raw = self.view("cycle", cycle_id, block=block)
         status, opened, closed, ready_at, count, ready_block, sub_hash, commitment, result_hash = raw
         return CycleInfo(
-            cycle_id, CycleStatus(status), opened, closed, ready_at, count, ready_block,
-            bytes(sub_hash), bytes(commitment), bytes(result_hash),
+            cycle_id,
+            CycleStatus(status),
+            opened,
+            closed,
+            ready_at,
+            count,
+            ready_block,
+            bytes(sub_hash),
+            bytes(commitment),
+            bytes(result_hash),
         )
 
     def current_cycle_id(self, block: int | str = "latest") -> int:
@@ -116,11 +131,16 @@ class Hub:
             data = head + len(chunk).to_bytes(32, "big") + b"".join(chunk)
             raw = self.client.call(self.address, data, block=block)
             # (offset, length, words...)
-            words = [int.from_bytes(raw[64 + 32 * i : 96 + 32 * i], "big") for i in range((len(chunk) + 255) // 256)]
+            words = [
+                int.from_bytes(raw[64 + 32 * i : 96 + 32 * i], "big")
+                for i in range((len(chunk) + 255) // 256)
+            ]
             used.extend(bool(words[i >> 8] >> (i & 0xFF) & 1) for i in range(len(chunk)))
         return used
 
 
 def _tuple_type(output: dict[str, Any]) -> str:
-    inner = ",".join(_tuple_type(c) if c["type"].startswith("tuple") else c["type"] for c in output["components"])
+    inner = ",".join(
+        _tuple_type(c) if c["type"].startswith("tuple") else c["type"] for c in output["components"]
+    )
     return f"({inner}){output['type'][5:]}"

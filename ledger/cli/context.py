@@ -41,7 +41,9 @@ class AppContext:
         source = key or self.settings.key
         if source is None:
             raise ConfigError("no signing key: pass --key or set key in the config (LEDGER_KEY)")
-        return load_signer(source, chain_id=self.client.chain_id, password_env=self.settings.keystore_password_env)
+        return load_signer(
+            source, chain_id=self.client.chain_id, password_env=self.settings.keystore_password_env
+        )
 
     def sender(self, key: str | None = None) -> TxSender:
         return TxSender(self.client, self.signer(key), self.settings.gas)

@@ -23,7 +23,9 @@ def up(ctx: typer.Context) -> None:
     ``LEDGER_DEVNET__ORACLES=false``) leaves the committee to you."""
     actx: AppContext = ctx.obj
     deployment, plan = devnet_up(actx.settings)
-    table = Table(title=f"devnet: hub {deployment.hub} (chain {deployment.chain_id}, block {deployment.start_block})")
+    table = Table(
+        title=f"devnet: hub {deployment.hub} (chain {deployment.chain_id}, block {deployment.start_block})"
+    )
     for column in ("role", "name", "address", "dev key"):
         table.add_column(column)
     table.add_row("operator", plan.admin.name, plan.admin.address, str(plan.admin.key_index))

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
@@ -27,7 +28,9 @@ err = Console(stderr=True)
 @app.callback()
 def main(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file (or $LEDGER_CONFIG)")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML config file (or $LEDGER_CONFIG)")
+    ] = None,
     rpc_url: Annotated[str | None, typer.Option(help="JSON-RPC endpoint (overrides the config)")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False,
 ) -> None:
@@ -42,15 +45,11 @@ def main(
     ctx.obj = AppContext(config_file=config, overrides=overrides)
 
 
-def _register() -> None:
-    from ledger.cli import devnet, operator, submit  # noqa: F401
-
-    for optional in ("index", "recon", "serve"):
-        try:
-            __import__(f"ledger.cli.{optional}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ledger.cli.{optional}":
-                raise
+#: Typer >= 0.20 raises its vendored click's exceptions (``typer.TyperException``), older Typer click's.
+_USAGE_ERRORS: tuple[type[Exception], ...] = (
+    getattr(typer, "TyperException", click.ClickException),
+    click.ClickException,
+)
 
 
 def run() -> None:
@@ -65,14 +64,11 @@ def run() -> None:
         raise SystemExit(130) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        raise
+    except _USAGE_ERRORS as exc:  # bad arguments, or no arguments to a command group: show the help
+        exc.show()  # type: ignore[attr-defined]
+        raise SystemExit(getattr(exc, "exit_code", 2)) from None
     raise SystemExit(code if isinstance(code, int) else 0)
 
 
-_register()
+# The command modules register themselves on ``app`` when imported.
+from ledger.cli import devnet, index, operator, recon, serve, submit  # noqa: E402, F401

@@ -13,7 +13,9 @@ from ledger.operator import Operator
 from ledger.types import NettingStrategy, ParticipantKind
 
 out = Console()
-KeyOption = Annotated[str | None, typer.Option("--key", help="signing key source (default: the config's key)")]
+KeyOption = Annotated[
+    str | None, typer.Option("--key", help="signing key source (default: the config's key)")
+]
 
 
 def _operator(ctx: typer.Context, key: str | None) -> Operator:
@@ -31,13 +33,20 @@ app.add_typer(participant_app, name="participant")
 
 
 @participant_app.command("register")
-def register(ctx: typer.Context, address: str, kind: Annotated[str, typer.Argument(help="bank | wallet-provider")],
-             name: str, key: KeyOption = None) -> None:
+def register(
+    ctx: typer.Context,
+    address: str,
+    kind: Annotated[str, typer.Argument(help="bank | wallet-provider")],
+    name: str,
+    key: KeyOption = None,
+) -> None:
     """Register a bank or wallet provider."""
     kinds = {"bank": ParticipantKind.BANK, "wallet-provider": ParticipantKind.WALLET_PROVIDER}
     if kind not in kinds:
         raise typer.BadParameter("kind must be 'bank' or 'wallet-provider'", param_hint="KIND")
-    _done(f"registered {name} ({address})", _operator(ctx, key).register_participant(address, kinds[kind], name))
+    _done(
+        f"registered {name} ({address})", _operator(ctx, key).register_participant(address, kinds[kind], name)
+    )
 
 
 @participant_app.command("suspend")
@@ -75,24 +84,42 @@ app.add_typer(account_app, name="account")
 
 
 @account_app.command("fund")
-def fund(ctx: typer.Context, address: str, currency: str, amount: Annotated[int, typer.Argument(help="minor units")],
-         key: KeyOption = None) -> None:
+def fund(
+    ctx: typer.Context,
+    address: str,
+    currency: str,
+    amount: Annotated[int, typer.Argument(help="minor units")],
+    key: KeyOption = None,
+) -> None:
     """Credit a settlement balance (money entering the system)."""
     _done(f"funded {address} {currency} {amount}", _operator(ctx, key).fund(address, currency, amount))
 
 
 @account_app.command("defund")
-def defund(ctx: typer.Context, address: str, currency: str, amount: Annotated[int, typer.Argument(help="minor units")],
-           key: KeyOption = None) -> None:
+def defund(
+    ctx: typer.Context,
+    address: str,
+    currency: str,
+    amount: Annotated[int, typer.Argument(help="minor units")],
+    key: KeyOption = None,
+) -> None:
     """Debit a settlement balance (money leaving the system)."""
     _done(f"defunded {address} {currency} {amount}", _operator(ctx, key).defund(address, currency, amount))
 
 
 @account_app.command("cap")
-def cap(ctx: typer.Context, address: str, currency: str, amount: Annotated[int, typer.Argument(help="minor units")],
-        key: KeyOption = None) -> None:
+def cap(
+    ctx: typer.Context,
+    address: str,
+    currency: str,
+    amount: Annotated[int, typer.Argument(help="minor units")],
+    key: KeyOption = None,
+) -> None:
     """Set a debit cap (intraday credit)."""
-    _done(f"cap of {address} {currency} set to {amount}", _operator(ctx, key).set_debit_cap(address, currency, amount))
+    _done(
+        f"cap of {address} {currency} set to {amount}",
+        _operator(ctx, key).set_debit_cap(address, currency, amount),
+    )
 
 
 @account_app.command("show")
@@ -128,8 +155,9 @@ def duration(ctx: typer.Context, seconds: int, key: KeyOption = None) -> None:
 
 
 @cycle_app.command("strategy")
-def strategy(ctx: typer.Context, name: Annotated[str, typer.Argument(help="fifo | max-value")],
-             key: KeyOption = None) -> None:
+def strategy(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="fifo | max-value")], key: KeyOption = None
+) -> None:
     """Set the committee's gridlock-resolution strategy."""
     choices = {"fifo": NettingStrategy.FIFO, "max-value": NettingStrategy.MAX_VALUE}
     if name not in choices:
@@ -143,8 +171,10 @@ def cycle_show(ctx: typer.Context, cycle_id: Annotated[int | None, typer.Argumen
     actx: AppContext = ctx.obj
     hub = actx.hub
     info = hub.cycle(cycle_id if cycle_id is not None else hub.current_cycle_id())
-    out.print(f"cycle {info.cycle_id}: {info.status.name.lower()}, {info.count} obligations submitted, "
-              f"next to finalise: {hub.next_cycle_to_finalize()}")
+    out.print(
+        f"cycle {info.cycle_id}: {info.status.name.lower()}, {info.count} obligations submitted, "
+        f"next to finalise: {hub.next_cycle_to_finalize()}"
+    )
 
 
 committee_app = typer.Typer(help="The oracle committee and auditors.", no_args_is_help=True)

@@ -18,31 +18,46 @@ out = Console()
 
 
 @app.command("submit")
-def submit(
+def submit(  # noqa: PLR0917 - Typer options
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="obligations file (.csv or .json)")],
     key: Annotated[str | None, typer.Option("--key", help="the payer's key source")] = None,
-    major_units: Annotated[bool, typer.Option("--major-units", help="amounts are decimal major units (12.50)")] = False,
-    batch_size: Annotated[int | None, typer.Option(help="records per transaction (default: from block gas)")] = None,
+    major_units: Annotated[
+        bool, typer.Option("--major-units", help="amounts are decimal major units (12.50)")
+    ] = False,
+    batch_size: Annotated[
+        int | None, typer.Option(help="records per transaction (default: from block gas)")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and report, send nothing")] = False,
 ) -> None:
     """Submit obligations paid by the signing participant. All-or-nothing validation; re-runnable."""
     actx: AppContext = ctx.obj
     hub = actx.hub
     sender = actx.sender(key)
-    currencies = {c["code"]: c["minor_units"] for c in _currencies(actx)}
+    currencies = _currencies(actx)
     rows = load_obligations(
-        file, payer=sender.address, major_units=major_units, minor_units=currencies,
+        file,
+        payer=sender.address,
+        major_units=major_units,
+        minor_units=currencies,
         known_currencies=set(currencies),
     )
     submitter = Submitter(hub, sender, max_records=batch_size)
     if dry_run:
         todo = submitter.pending(rows)
-        out.print(f"{file}: {len(rows)} valid obligations, {len(rows) - len(todo)} already on chain, "
-                  f"{len(todo)} would be sent")
+        out.print(
+            f"{file}: {len(rows)} valid obligations, {len(rows) - len(todo)} already on chain, "
+            f"{len(todo)} would be sent"
+        )
         return
-    with Progress(TextColumn("[bold]submitting"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=out) as bar:
+    with Progress(
+        TextColumn("[bold]submitting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=out,
+    ) as bar:
         task = bar.add_task("submit", total=len(rows), rate="")
         started = bar.get_time()
 
@@ -60,17 +75,20 @@ def submit(
     )
 
 
-def _currencies(actx: AppContext) -> list[dict[str, int | str]]:
-    """Registered currencies, from the devnet plan or the chain's CurrencyRegistered events."""
+def _currencies(actx: AppContext) -> dict[str, int]:
+    """Registered currencies (code -> minor-unit exponent) from the chain's CurrencyRegistered events."""
     hub = actx.hub
     topic = hub.abi.event_topic("CurrencyRegistered")
     logs = hub.client.w3.eth.get_logs(
-        {"address": hub.address, "topics": ["0x" + topic.hex()], "fromBlock": actx.deployment.start_block,
-         "toBlock": "latest"}
+        {
+            "address": hub.address,
+            "topics": ["0x" + topic.hex()],
+            "fromBlock": actx.deployment.start_block,
+            "toBlock": "latest",
+        }
     )
-    result: list[dict[str, int | str]] = []
+    result: dict[str, int] = {}
     for entry in logs:
         code = bytes(entry["topics"][1])[:3].decode("ascii")
-        minor = int.from_bytes(bytes(entry["data"])[:32], "big")
-        result.append({"code": code, "minor_units": minor})
+        result[code] = int.from_bytes(bytes(entry["data"])[:32], "big")
     return result

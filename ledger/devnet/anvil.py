@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
@@ -140,10 +141,8 @@ def terminate(pid: int, timeout: float = 20.0) -> None:
         return
     deadline = time.monotonic() + timeout
     while _pid_alive(pid) and time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(ChildProcessError):  # reap it if it is our child
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         time.sleep(0.05)
     if _pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
@@ -182,7 +181,7 @@ class DevnetNode:
                 f"{self.url} is answering but not the devnet's anvil: stop it or change the port"
             )
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        process, node = launch(
+        _process, node = launch(
             host=self.host,
             port=self.port,
             accounts=self.accounts,

@@ -72,7 +72,8 @@ WALLET_NAMES = ["Kite Wallet", "Lumen Pay", "Moss Wallet"]
 
 
 def demo_plan(strategy: NettingStrategy = NettingStrategy.MAX_VALUE) -> Consortium:
-    """Who is who on the devnet, by dev key index: 0 admin, 1-5 banks, 6-8 wallets, 9-11 oracles, 12 auditor."""
+    """Who is who on the devnet, by dev key index: 0 admin, 1-5 banks, 6-8 wallets, 9-11 oracles,
+    12 auditor."""
 
     def member(name: str, index: int, kind: ParticipantKind | None = None) -> Member:
         return Member(name=name, address=dev_signer(index).address, key_index=index, kind=kind)

@@ -57,12 +57,16 @@ def batch_gas(rows: Sequence[ObligationRow], calldata: bytes) -> int:
     words = len({int.from_bytes(r.ref, "big") >> 8 for r in rows})
     payees = len({r.payee for r in rows})
     return (
-        _TX_OVERHEAD_GAS
-        + calldata_gas
-        + _RECORD_GAS * len(rows)
-        + _NEW_WORD_GAS * words
-        + _COLD_ACCOUNT_GAS * payees
-    ) * 11 // 10
+        (
+            _TX_OVERHEAD_GAS
+            + calldata_gas
+            + _RECORD_GAS * len(rows)
+            + _NEW_WORD_GAS * words
+            + _COLD_ACCOUNT_GAS * payees
+        )
+        * 11
+        // 10
+    )
 
 
 @dataclass
@@ -128,7 +132,9 @@ class Submitter:
         todo = self.pending(rows)
         report = SubmissionReport(rows=len(rows), already_on_chain=len(rows) - len(todo))
         if report.already_on_chain:
-            log.info("%d of %d obligations already on chain; sending the rest", report.already_on_chain, len(rows))
+            log.info(
+                "%d of %d obligations already on chain; sending the rest", report.already_on_chain, len(rows)
+            )
         if not todo:
             report.seconds = time.perf_counter() - started
             return report
@@ -153,11 +159,16 @@ class Submitter:
         report.seconds = time.perf_counter() - started
         log.info(
             "submitted %d obligations in %d batches: %.0f obligations/s, %.0f gas each",
-            report.submitted, report.batches, report.obligations_per_second, report.gas_per_obligation,
+            report.submitted,
+            report.batches,
+            report.obligations_per_second,
+            report.gas_per_obligation,
         )
         return report
 
-    def _confirm(self, entry: tuple[str, str, bytes, int], report: SubmissionReport, progress: Progress | None) -> None:
+    def _confirm(
+        self, entry: tuple[str, str, bytes, int], report: SubmissionReport, progress: Progress | None
+    ) -> None:
         tx_hash, to, data, count = entry
         receipt = self.sender.wait([(tx_hash, to, data)])[0]
         report.submitted += count

@@ -15,13 +15,5 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    # Imported for their side effect of adding commands to ``app``.
-    from oracle.cli import net  # noqa: F401
-    try:
-        from oracle.cli import run  # noqa: F401
-    except ImportError:  # pragma: no cover - the node arrives with the oracle-node work
-        pass
-
-
-_register()
+# Imported last, for their side effect of adding commands to ``app``.
+from oracle.cli import net, run  # noqa: E402, F401

@@ -19,7 +19,7 @@ from ledger.keys import dev_signer
 from ledger.submit import validate_obligations
 from ledger.submit.submitter import Submitter
 from ledger.testing import Devnet, deploy_devnet, hub_artifact, start_anvil
-from ledger.types import CycleStatus, GasMode, ParticipantKind, ParticipantStatus
+from ledger.types import CycleStatus, GasMode, ParticipantStatus
 
 
 def test_deploy_registers_the_demo_consortium(devnet: Devnet) -> None:
@@ -44,7 +44,9 @@ def test_python_compile_equals_forge_and_packaged_abi_is_current() -> None:
     forge = load_artifact()
     assert ours.bytecode == forge.bytecode, "py-solc-x and forge must produce identical creation bytecode"
     assert settings.evm_version == "cancun" and settings.via_ir
-    assert canonical_abi_json(hub_abi()) == canonical_abi_json(ours.abi), "regenerate ledger/abi/SettlementHub.json"
+    assert canonical_abi_json(hub_abi()) == canonical_abi_json(ours.abi), (
+        "regenerate ledger/abi/SettlementHub.json"
+    )
 
 
 def test_reverts_are_decoded_into_custom_errors(devnet: Devnet) -> None:
@@ -90,8 +92,10 @@ def test_zero_gas_price_network(tmp_path: Path) -> None:
         bank = net.plan.banks[0]
         before = net.client.w3.eth.get_balance(bank.address)
         rows = validate_obligations(
-            [{"reference": f"z-{i}", "payee": net.plan.banks[1].address, "currency": "SGD", "amount": 5}
-             for i in range(50)],
+            [
+                {"reference": f"z-{i}", "payee": net.plan.banks[1].address, "currency": "SGD", "amount": 5}
+                for i in range(50)
+            ],
             payer=bank.address,
         )
         report = Submitter(net.hub, net.sender(bank)).submit(rows)

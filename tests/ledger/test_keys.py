@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from ledger.errors import KeyError_
+from ledger.errors import KeyLoadError
 from ledger.keys import create_keystore, dev_signer, keystore_signer, load_signer
 
 
-def test_keystore_roundtrip_and_no_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_keystore_roundtrip_and_no_leak(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "node.json"
     address = create_keystore(path, "correct horse")
     assert oct(path.stat().st_mode & 0o777) == "0o600"
@@ -29,7 +30,7 @@ def test_keystore_roundtrip_and_no_leak(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(TypeError):
         pickle.dumps(signer)
 
-    with pytest.raises(KeyError_) as excinfo:
+    with pytest.raises(KeyLoadError) as excinfo:
         keystore_signer(path, "wrong")
     rendered = "".join(traceback.format_exception(excinfo.value))
     assert "wrong password" in str(excinfo.value)
@@ -47,7 +48,7 @@ def test_prompted_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_dev_keys_only_on_the_devnet() -> None:
     assert load_signer("devnet:0", chain_id=31337).address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-    with pytest.raises(KeyError_, match="only allowed on chain id 31337"):
+    with pytest.raises(KeyLoadError, match="only allowed on chain id 31337"):
         load_signer("devnet:0", chain_id=1337)
     assert dev_signer(1).address == "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
@@ -55,5 +56,5 @@ def test_dev_keys_only_on_the_devnet() -> None:
 def test_keystore_is_not_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "k.json"
     create_keystore(path, "a")
-    with pytest.raises(KeyError_, match="refusing to overwrite"):
+    with pytest.raises(KeyLoadError, match="refusing to overwrite"):
         create_keystore(path, "b")

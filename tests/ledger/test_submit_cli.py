@@ -44,35 +44,60 @@ def obligations(devnet: Devnet, n: int, prefix: str = "R") -> list[dict[str, obj
     rows: list[dict[str, object]] = []
     for i in range(n):
         if i % 3 == 2:
-            rows.append({"reference": f"{prefix}{i:07d}", "payee": wallets[i % 3], "currency": "USD",
-                         "amount": 1 + i, "type": "wallet_topup"})
+            rows.append(
+                {
+                    "reference": f"{prefix}{i:07d}",
+                    "payee": wallets[i % 3],
+                    "currency": "USD",
+                    "amount": 1 + i,
+                    "type": "wallet_topup",
+                }
+            )
         else:
-            rows.append({"reference": f"{prefix}{i:07d}", "payee": banks[i % 4], "currency": "SGD",
-                         "amount": 100 + i, "type": "interbank"})
+            rows.append(
+                {
+                    "reference": f"{prefix}{i:07d}",
+                    "payee": banks[i % 4],
+                    "currency": "SGD",
+                    "amount": 100 + i,
+                    "type": "interbank",
+                }
+            )
     return rows
 
 
 def submitted_events(devnet: Devnet, payer: str) -> list[dict[str, object]]:
     topic = "0x" + devnet.hub.abi.event_topic("ObligationSubmitted").hex()
     payer_topic = "0x" + bytes.fromhex(payer[2:]).rjust(32, b"\0").hex()
-    logs = devnet.client.w3.eth.get_logs({"address": devnet.hub.address, "fromBlock": 0, "toBlock": "latest",
-                                          "topics": [topic, payer_topic]})
+    logs = devnet.client.w3.eth.get_logs(
+        {"address": devnet.hub.address, "fromBlock": 0, "toBlock": "latest", "topics": [topic, payer_topic]}
+    )
     return [{"ref": bytes(entry["data"])[32:64]} for entry in logs]
 
 
 def test_good_file_goes_on_chain_with_the_expected_commitment(devnet: Devnet, tmp_path: Path) -> None:
     bank = devnet.plan.banks[0]
     path = write_csv(tmp_path / "ok.csv", obligations(devnet, 300))
-    result = subprocess.run([*LEDGER, "submit", str(path), "--key", f"devnet:{bank.key_index}", "--batch-size", "128"],
-                            env=cli_env(devnet), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*LEDGER, "submit", str(path), "--key", f"devnet:{bank.key_index}", "--batch-size", "128"],
+        env=cli_env(devnet),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "300 obligations sent in 3 transactions" in result.stdout
     cycle = devnet.hub.cycle(1)
     assert cycle.count == 300
     rows = load_obligations(path, payer=bank.address)
     assert cycle.submissions_hash == rolling_commitment(b"\0" * 32, bank.address, rows)
-    again = subprocess.run([*LEDGER, "submit", str(path), "--key", f"devnet:{bank.key_index}"],
-                           env=cli_env(devnet), capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [*LEDGER, "submit", str(path), "--key", f"devnet:{bank.key_index}"],
+        env=cli_env(devnet),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0 and "(300 already on chain)" in again.stdout
     assert devnet.hub.cycle(1).count == 300
 
@@ -98,8 +123,13 @@ def test_bad_file_is_refused_whole_and_nothing_is_sent(
     rows[12] = {**rows[12], "payee": bank.address}  # payee == payer: a second error in the same file
     path = write_csv(tmp_path / "bad.csv", rows)
     nonce = devnet.client.w3.eth.get_transaction_count(bank.address)
-    result = subprocess.run([*LEDGER, "submit", str(path), "--key", f"devnet:{bank.key_index}"],
-                            env=cli_env(devnet), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*LEDGER, "submit", str(path), "--key", f"devnet:{bank.key_index}"],
+        env=cli_env(devnet),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "nothing was sent" in result.stderr
     assert f"line 9, {expected}" in " ".join(result.stderr.split())
@@ -114,7 +144,9 @@ def test_killed_submitter_resumes_exactly(devnet: Devnet, tmp_path: Path) -> Non
     total = 12_000
     path = write_csv(tmp_path / "big.csv", obligations(devnet, total, prefix="K"))
     args = [*LEDGER, "submit", str(path), "--key", f"devnet:{bank.key_index}", "--batch-size", "100"]
-    process = subprocess.Popen(args, env=cli_env(devnet), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        args, env=cli_env(devnet), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while devnet.hub.cycle(1).count < 2_000:
         assert process.poll() is None, "the submitter finished before it could be killed"

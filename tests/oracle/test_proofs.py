@@ -52,11 +52,14 @@ GENERATOR = ROOT / "tests" / "oracle" / "js" / "gen_vectors.js"
 VECTORS = ROOT / "tests" / "oracle" / "vectors" / "merkle_vectors.json"
 OBLIGATION = list(OBLIGATION_LEAF_ENCODING)
 
+
 @pytest.fixture
 def require_node() -> None:
     """These tests compare against @openzeppelin/merkle-tree: a missing toolchain fails, never skips."""
     if shutil.which("node") is None or not (ROOT / "node_modules" / "@openzeppelin" / "merkle-tree").is_dir():
-        pytest.fail("node and node_modules/@openzeppelin/merkle-tree are needed: run scripts/bootstrap (npm ci)")
+        pytest.fail(
+            "node and node_modules/@openzeppelin/merkle-tree are needed: run scripts/bootstrap (npm ci)"
+        )
 
 
 needs_node = pytest.mark.usefixtures("require_node")
