@@ -72,90 +72,78 @@ def demo_traffic(plan: Consortium, cycle: int, tag: str, per_participant: int = 
     return out
 
 
+def _repeated(payer: Member, payee: Member, label: str, count: int, **fields: object) -> list[Payment]:
+    """``count`` identical payments ``payer -> payee`` with references ``<label>-0`` ..."""
+    return [
+        Payment(payer, {"reference": f"{label}-{i}", "payee": payee.address, **fields}) for i in range(count)
+    ]
+
+
 def gridlock_payments(plan: Consortium, cycle: int, tag: str) -> list[Payment]:
     """Payments that cannot all settle: Ember Bank owes Atlas Bank 4 x 300,000.00 SGD against
     600,000.00 of liquidity, Lumen Pay owes Kite Wallet 3 x 150,000.00 USD against 350,000.00, and
     Moss Wallet owes Cedar Bank 1,000,000.00 USD that nothing covers (it stays deferred, carried from
     cycle to cycle, until Moss is funded)."""
-    ember, atlas = plan.member("Ember Bank"), plan.member("Atlas Bank")
-    lumen, kite = plan.member("Lumen Pay"), plan.member("Kite Wallet")
-    moss, cedar = plan.member("Moss Wallet"), plan.member("Cedar Bank")
-    out = [
+    m = plan.member
+    wallets = {"payer_wallet": "treasury", "payee_wallet": "treasury"}
+    return [
+        *_repeated(
+            m("Ember Bank"),
+            m("Atlas Bank"),
+            f"{tag}-c{cycle}-ember-large",
+            4,
+            currency="SGD",
+            amount=300_000_00,
+            type="interbank",
+        ),
+        *_repeated(
+            m("Lumen Pay"),
+            m("Kite Wallet"),
+            f"{tag}-c{cycle}-lumen-large",
+            3,
+            currency="USD",
+            amount=150_000_00,
+            type="wallet_to_wallet",
+            **wallets,
+        ),
         Payment(
-            ember,
-            {
-                "reference": f"{tag}-c{cycle}-ember-large-{i}",
-                "payee": atlas.address,
-                "currency": "SGD",
-                "amount": 300_000_00,
-                "type": "interbank",
-            },
-        )
-        for i in range(4)
-    ]
-    out += [
-        Payment(
-            lumen,
-            {
-                "reference": f"{tag}-c{cycle}-lumen-large-{i}",
-                "payee": kite.address,
-                "currency": "USD",
-                "amount": 150_000_00,
-                "type": "wallet_to_wallet",
-                "payer_wallet": "treasury",
-                "payee_wallet": "treasury",
-            },
-        )
-        for i in range(3)
-    ]
-    out.append(
-        Payment(
-            moss,
+            m("Moss Wallet"),
             {
                 "reference": f"{tag}-c{cycle}-moss-huge",
-                "payee": cedar.address,
+                "payee": m("Cedar Bank").address,
                 "currency": "USD",
                 "amount": 1_000_000_00,
                 "type": "wallet_withdrawal",
                 "payer_wallet": "treasury",
             },
-        )
-    )
-    return out
+        ),
+    ]
 
 
 def unwind_payments(plan: Consortium, cycle: int, tag: str) -> list[Payment]:
     """The next cycle's flows back (Atlas Bank returns 1,200,000.00 SGD to Ember Bank, Kite Wallet
     450,000.00 USD to Lumen Pay): they give the short payers the liquidity their deferred payments
     need, through netting alone, and leave balances where they were so the demo can run again."""
-    ember, atlas = plan.member("Ember Bank"), plan.member("Atlas Bank")
-    lumen, kite = plan.member("Lumen Pay"), plan.member("Kite Wallet")
-    out = [
-        Payment(
-            atlas,
-            {
-                "reference": f"{tag}-c{cycle}-atlas-unwind-{i}",
-                "payee": ember.address,
-                "currency": "SGD",
-                "amount": 300_000_00,
-                "type": "interbank",
-            },
-        )
-        for i in range(4)
+    m = plan.member
+    return [
+        *_repeated(
+            m("Atlas Bank"),
+            m("Ember Bank"),
+            f"{tag}-c{cycle}-atlas-unwind",
+            4,
+            currency="SGD",
+            amount=300_000_00,
+            type="interbank",
+        ),
+        *_repeated(
+            m("Kite Wallet"),
+            m("Lumen Pay"),
+            f"{tag}-c{cycle}-kite-unwind",
+            3,
+            currency="USD",
+            amount=150_000_00,
+            type="wallet_to_wallet",
+            payer_wallet="treasury",
+            payee_wallet="treasury",
+        ),
     ]
-    out += [
-        Payment(
-            kite,
-            {
-                "reference": f"{tag}-c{cycle}-kite-unwind-{i}",
-                "payee": lumen.address,
-                "currency": "USD",
-                "amount": 150_000_00,
-                "type": "wallet_to_wallet",
-                "payer_wallet": "treasury",
-                "payee_wallet": "treasury",
-            },
-        )
-        for i in range(3)
-    ]
-    return out
