@@ -6,11 +6,12 @@ real chain. Nothing is mocked.
 
 from __future__ import annotations
 
+__all__ = ["Devnet", "deploy_devnet", "hub_artifact", "start_anvil"]
+
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.build.artifacts import Artifact, forge_artifact_path, load_artifact
-from ledger.build.compiler import compile_hub, foundry_settings
+from ledger.build import Artifact, hub_artifact
 from ledger.chain.client import ChainClient, TxSender
 from ledger.chain.hub import Hub
 from ledger.config import Settings, load_settings
@@ -67,10 +68,3 @@ def deploy_devnet(
     hub = open_hub(client, deployment)
     register_consortium(Operator(hub, admin), plan)
     return Devnet(settings, client, hub, deployment, plan, node)
-
-
-def hub_artifact() -> tuple[Artifact, CompilerSettings]:
-    """forge's artifact if built, else a py-solc-x compile with identical settings."""
-    if forge_artifact_path().is_file():
-        return load_artifact(), foundry_settings()
-    return compile_hub()

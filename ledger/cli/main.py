@@ -71,4 +71,4 @@ def run() -> None:
 
 
 # The command modules register themselves on ``app`` when imported.
-from ledger.cli import devnet, index, operator, recon, serve, submit  # noqa: E402, F401
+from ledger.cli import deploy, devnet, index, operator, recon, serve, submit  # noqa: E402, F401

@@ -12,8 +12,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.build.artifacts import Artifact, forge_artifact_path, load_artifact
-from ledger.build.compiler import compile_hub, foundry_settings
+from sqlalchemy.engine import make_url
+
+from ledger.build import hub_artifact
 from ledger.chain.client import ChainClient, TxSender
 from ledger.config import Settings
 from ledger.deploy import deploy_hub, open_hub, read_deployment, write_deployment
@@ -23,7 +24,7 @@ from ledger.devnet.oracles import OracleProcess, oracles_status, start_oracles, 
 from ledger.errors import ConfigError
 from ledger.keys import dev_signer
 from ledger.operator import Operator
-from ledger.types import CompilerSettings, Deployment
+from ledger.types import Deployment
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +49,26 @@ def consortium_file(settings: Settings) -> Path:
     return settings.devnet.state_dir / "consortium.json"
 
 
-def _artifact() -> tuple[Artifact, CompilerSettings]:
-    """forge's artifact when it exists (fast), else a py-solc-x compile with the same settings."""
-    if forge_artifact_path().is_file():
-        return load_artifact(), foundry_settings()
-    return compile_hub()
+def _drop_stale_mirror(settings: Settings) -> None:
+    """A fresh hub makes the devnet's own SQLite mirror (a file under the state directory) stale: the
+    indexer refuses a database that mirrors another hub. Databases elsewhere are left alone."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    db = Path(url.database).resolve()
+    if not db.is_relative_to(settings.devnet.state_dir.resolve()):
+        return
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        if path.exists():
+            log.info("removing %s: it mirrors the previous devnet hub", path)
+            path.unlink()
 
 
 def deploy_demo(settings: Settings, client: ChainClient) -> tuple[Deployment, Consortium]:
+    _drop_stale_mirror(settings)
     plan = demo_plan()
     admin = TxSender(client, dev_signer(plan.admin.key_index), settings.gas)
-    artifact, compiler = _artifact()
+    artifact, compiler = hub_artifact()
     deployment = deploy_hub(client, admin, artifact, compiler)
     write_deployment(deployment, settings.deployment_file)
     hub = open_hub(client, deployment)
