@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 __all__ = [
     "BilateralKey",
@@ -29,13 +30,15 @@ class Strategy(StrEnum):
     """As much settled value as possible, queue order aside (never less than ``fifo``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Obligation:
+class Obligation(NamedTuple):
     """One submitted payment obligation: ``payer`` owes ``payee`` ``amount`` minor units of ``currency``.
 
     ``reference`` identifies the obligation for its payer (the CLI rejects a reference repeated by
     the same payer; the engine itself works on positions in the input sequence). ``kind`` is free
     text carried along for reporting and never influences clearing.
+
+    A ``NamedTuple`` (immutable, like a frozen dataclass) because a clearing of a million
+    obligations creates a million of them: a tuple is built about five times faster.
     """
 
     reference: str

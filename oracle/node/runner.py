@@ -7,7 +7,8 @@ One poll (:meth:`OracleNode.step`), pinned to the head block:
    cycle's result if this node did not compute it, and checking it against the on-chain hash);
 3. if the next cycle in line is ready and this member has not approved it in the current committee
    epoch: verify its input against the on-chain commitment, compute the result against liquidity
-   at the end of ``readyBlock`` and approve it.
+   at the end of ``readyBlock`` and approve it - by its hash while that leaves it below the
+   threshold, with the full result when this approval is the k-th and settles (see ``committee``).
 
 Idempotency comes from the chain: ``hasApproved`` and the cycle status are read before acting, a
 member with a transaction still pending waits for it, and the contract refuses a second approval
@@ -18,9 +19,10 @@ member with a transaction still pending waits for it, and the contract refuses a
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -60,6 +62,8 @@ class NodeConfig:
     log_range: int = 5_000
     state_dir: Path | None = None
     max_backoff: float = 30.0
+    #: processes hashing Merkle leaves of a large cycle (the result does not depend on it)
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
 class OracleNode:
@@ -196,7 +200,9 @@ class OracleNode:
         participants, currencies = participants_and_currencies(inputs)
         liquidity = self.view.liquidity(participants, currencies, info.ready_block)
         strategy = self.view.strategy(info.ready_block)
-        return compute_result(info.cycle_id, info.input_commitment, inputs, liquidity, strategy)
+        return compute_result(
+            info.cycle_id, info.input_commitment, inputs, liquidity, strategy, workers=self.config.workers
+        )
 
     def _computation(self, info: CycleInfo) -> CycleComputation:
         """The ready cycle's result, computed once (``InputMismatchError``: refuse to approve)."""
@@ -239,6 +245,7 @@ class OracleNode:
                     "result_hash": outcome.result_hash,
                     "tx": outcome.tx_hash,
                     "gas": outcome.gas_used,
+                    "full_result": outcome.full_result,
                     "settled": outcome.status is ApprovalStatus.SETTLED,
                 },
             )
