@@ -15,9 +15,9 @@ from operator import attrgetter
 
 from ledger.types import NettingStrategy
 from oracle.netting.engine import clear
-from oracle.netting.types import Obligation, Strategy
+from oracle.netting.types import ClearingOutcome, Obligation, Strategy
 from oracle.node.chainview import ChainObligation, ClearingResult, Position
-from oracle.proofs import obligation_roots
+from oracle.proofs import BackgroundLeafHashes, root_from_leaf_hashes
 
 ENGINE_STRATEGY = {NettingStrategy.FIFO: Strategy.FIFO, NettingStrategy.MAX_VALUE: Strategy.MAX_VALUE}
 
@@ -52,22 +52,15 @@ def participants_and_currencies(obligations: Sequence[ChainObligation]) -> tuple
     return sorted(participants), sorted(currencies)
 
 
-def compute_result(
-    cycle_id: int,
-    input_commitment: bytes,
+def _clear(
     obligations: Sequence[ChainObligation],
+    parties: Sequence[bytes],
+    codes: Sequence[bytes],
     liquidity: Mapping[tuple[bytes, bytes], int],
     strategy: NettingStrategy,
-    *,
-    workers: int = 1,
-) -> CycleComputation:
-    """Clear ``obligations`` against ``liquidity`` (balance + cap per (participant, currency)).
-
-    ``workers`` processes hash the Merkle leaves (the result does not depend on it). Texts for the
-    engine are made once per participant and currency, not per row: at a million obligations the
-    per-row conversions used to cost more than the clearing itself.
-    """
-    parties, codes = participants_and_currencies(obligations)
+) -> ClearingOutcome:
+    """The engine's outcome; texts are made once per participant and currency, not per row (at a
+    million obligations per-row conversions cost more than the clearing itself)."""
     party_text = {p: address_text(p) for p in parties}
     code_text = {c: currency_text(c) for c in codes}
     as_party = party_text.__getitem__
@@ -82,21 +75,47 @@ def compute_result(
         )
     )
     engine_liquidity = {(address_text(p), currency_text(c)): value for (p, c), value in liquidity.items()}
-    outcome = clear(engine_input, engine_liquidity, ENGINE_STRATEGY[strategy])
-    settled = tuple(obligations[i] for i in outcome.settled)
-    deferred = tuple(obligations[i] for i in outcome.deferred)
-    party_raw = {text: raw for raw, text in party_text.items()}
-    code_raw = {text: raw for raw, text in code_text.items()}
-    # the engine's exact (columnar) nets, ordered like the contract: by raw currency, then participant
-    positions = tuple(
+    return clear(engine_input, engine_liquidity, ENGINE_STRATEGY[strategy])
+
+
+def _positions(
+    outcome: ClearingOutcome, parties: Sequence[bytes], codes: Sequence[bytes]
+) -> tuple[Position, ...]:
+    """The engine's exact (columnar) nets as raw bytes, ordered like the contract: by currency, then
+    participant."""
+    party_raw = {address_text(p): p for p in parties}
+    code_raw = {currency_text(c): c for c in codes}
+    return tuple(
         sorted(
             (Position(party_raw[p.participant], code_raw[p.currency], p.net) for p in outcome.net_positions),
             key=lambda pos: (pos.currency, pos.participant),
         )
     )
-    settled_root, deferred_root = obligation_roots(
-        [ob.leaf_fields() for ob in settled], [ob.leaf_fields() for ob in deferred], workers=workers
-    )
+
+
+def compute_result(
+    cycle_id: int,
+    input_commitment: bytes,
+    obligations: Sequence[ChainObligation],
+    liquidity: Mapping[tuple[bytes, bytes], int],
+    strategy: NettingStrategy,
+    *,
+    workers: int = 1,
+) -> CycleComputation:
+    """Clear ``obligations`` against ``liquidity`` (balance + cap per (participant, currency)).
+
+    ``workers`` processes hash the Merkle leaves and build the trees (the result does not depend on it).
+    """
+    # Leaf hashes do not depend on the outcome: forked workers hash them while this process clears.
+    parties, codes = participants_and_currencies(obligations)
+    with BackgroundLeafHashes([ob.leaf_fields() for ob in obligations], workers=workers) as leaves:
+        outcome = _clear(obligations, parties, codes, liquidity, strategy)
+        hashes = leaves.result()
+    settled = tuple(obligations[i] for i in outcome.settled)
+    deferred = tuple(obligations[i] for i in outcome.deferred)
+    settled_root = root_from_leaf_hashes([hashes[i] for i in outcome.settled], workers=workers)
+    deferred_root = root_from_leaf_hashes([hashes[i] for i in outcome.deferred], workers=workers)
+    positions = _positions(outcome, parties, codes)
     result = ClearingResult(
         cycle_id=cycle_id,
         input_commitment=input_commitment,

@@ -8,6 +8,7 @@ settled/deferred roots of a clearing result. An empty set's root is ``bytes32(0)
 
 from oracle.proofs.leaves import (
     OBLIGATION_LEAF_ENCODING,
+    BackgroundLeafHashes,
     ObligationLeafFields,
     ObligationTree,
     checksum_address,
@@ -37,6 +38,7 @@ from oracle.proofs.merkle import (
 __all__ = [
     "OBLIGATION_LEAF_ENCODING",
     "ZERO_ROOT",
+    "BackgroundLeafHashes",
     "EmptyTreeError",
     "LeafTree",
     "MultiProof",

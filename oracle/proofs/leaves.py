@@ -61,6 +61,7 @@ from oracle.proofs.merkle import (
 
 __all__ = [
     "OBLIGATION_LEAF_ENCODING",
+    "BackgroundLeafHashes",
     "ObligationLeafFields",
     "ObligationTree",
     "checksum_address",
@@ -276,11 +277,61 @@ def obligation_leaf_hashes(rows: Iterable[Sequence[Any]]) -> list[bytes]:
 _PARENT_WEIGHT = 1.15
 
 
-def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
+def _bounds(n: int, parts: int, parent_weight: float = _PARENT_WEIGHT) -> list[tuple[int, int]]:
     """Row ranges of the shares, this process's first."""
-    total = _PARENT_WEIGHT + parts - 1
-    cuts = [0] + [round(n * (_PARENT_WEIGHT + i) / total) for i in range(parts - 1)] + [n]
+    total = parent_weight + parts - 1
+    cuts = [0] + [round(n * (parent_weight + i) / total) for i in range(parts - 1)] + [n]
     return list(pairwise(cuts))
+
+
+class BackgroundLeafHashes:
+    """Leaf hashes of ``rows`` (in row order), hashed by forked children from construction on.
+
+    A leaf depends only on its obligation, not on whether it settles, so a committee member can
+    hash every leaf while it is still clearing: the children start at once, this process does its
+    share (``parent_weight`` of a child's) in :meth:`result`, after its own work. Without fork, with
+    one worker or few rows everything happens in :meth:`result`. Use as a context manager, or call
+    :meth:`close` on an error path, so that no child outlives the caller.
+    """
+
+    #: the caller is busy clearing meanwhile, so its share is small (about 1/4 of a child's)
+    PARENT_WEIGHT = 0.25
+
+    def __init__(self, rows: Sequence[Sequence[Any]], *, workers: int) -> None:
+        self._rows = rows
+        n = len(rows)
+        self._forked: _Forked[int] | None = None
+        if workers <= 1 or n < _PARALLEL_MIN_ROWS or not fork_available():
+            self._bounds = [(0, n)]
+            return
+        self._bounds = _bounds(n, workers, self.PARENT_WEIGHT)
+
+        def run(share: int) -> bytes:
+            lo, hi = self._bounds[share]
+            return b"".join(_hash_rows(rows[lo:hi]))
+
+        self._forked = _Forked(run, range(1, workers))
+
+    def result(self) -> list[bytes]:
+        """Every leaf hash, in row order (waits for the children)."""
+        lo, hi = self._bounds[0]
+        hashes = _hash_rows(self._rows[lo:hi])
+        if self._forked is not None:
+            forked, self._forked = self._forked, None
+            for blob in forked.results():
+                hashes += _split32(blob)
+        return hashes
+
+    def close(self) -> None:
+        if self._forked is not None:
+            self._forked.close()
+            self._forked = None
+
+    def __enter__(self) -> BackgroundLeafHashes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def obligation_roots(

@@ -24,9 +24,13 @@ from hypothesis import strategies as st
 import oracle.proofs.leaves as leaves_mod
 import oracle.proofs.merkle as merkle_mod
 from ledger.hashing import keccak256
+from ledger.types import NettingStrategy
+from oracle.node.chainview import ChainObligation
+from oracle.node.compute import compute_result
 from oracle.proofs import (
     OBLIGATION_LEAF_ENCODING,
     ZERO_ROOT,
+    BackgroundLeafHashes,
     EmptyTreeError,
     ObligationLeafFields,
     ObligationTree,
@@ -606,3 +610,37 @@ def test_vectors_file_is_current() -> None:
     assert json.loads(out.stdout) == json.loads(VECTORS.read_text()), (
         "regenerate: node tests/oracle/js/gen_vectors.js > tests/oracle/vectors/merkle_vectors.json"
     )
+
+
+def test_background_leaf_hashes_equal_the_serial_ones_and_the_node_result_ignores_workers() -> None:
+    """Forked workers hash leaves while the caller clears: same hashes, in row order, and the same
+    clearing result whatever the worker count (above the fork threshold, so the children run)."""
+    n = leaves_mod._PARALLEL_MIN_ROWS + 1000
+    parties = [bytes([i + 1]) * 20 for i in range(7)]
+    obligations = [
+        ChainObligation(
+            5 + i % 2,
+            parties[i % 7],
+            parties[(i * 3 + 1) % 7],
+            (b"SGD", b"USD")[i % 2],
+            0,
+            1 + i * 7919,
+            i.to_bytes(32, "big"),
+        )
+        for i in range(n)
+        if i % 7 != (i * 3 + 1) % 7
+    ]
+    rows = [ob.leaf_fields() for ob in obligations]
+    with BackgroundLeafHashes(rows, workers=3) as pending:
+        assert pending.result() == obligation_leaf_hashes(rows)
+    liquidity = {(p, b"USD"): 10**15 for p in parties}  # no SGD liquidity: SGD gridlocks
+    results = [
+        compute_result(3, b"\x07" * 32, obligations, liquidity, NettingStrategy.MAX_VALUE, workers=w)
+        for w in (1, 2)
+    ]
+    assert results[0] == results[1]
+    assert results[0].result.deferred_count > 0 and results[0].result.settled_count > 0
+    settled_root, deferred_root = obligation_roots(
+        [ob.leaf_fields() for ob in results[0].settled], [ob.leaf_fields() for ob in results[0].deferred]
+    )
+    assert (results[0].result.settled_root, results[0].result.deferred_root) == (settled_root, deferred_root)
