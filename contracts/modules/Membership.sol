@@ -14,8 +14,17 @@ abstract contract Membership is Ownable2Step, IMembership {
         ParticipantStatus status;
     }
 
+    /// @dev An oracle's role and, in the same slot, the last (cycle, committee epoch) it approved a
+    ///      result for: checking the role and recording an approval touch one slot that is never
+    ///      freshly allocated (ClearingResults).
+    struct Oracle {
+        bool active;
+        uint64 approvedCycle;
+        uint64 approvedEpoch;
+    }
+
     mapping(address account => Member) internal _members;
-    mapping(address account => bool) internal _oracles;
+    mapping(address account => Oracle) internal _oracles;
     mapping(address account => bool) internal _auditors;
     uint64 internal _committeeSize;
     uint64 internal _threshold;
@@ -51,16 +60,16 @@ abstract contract Membership is Ownable2Step, IMembership {
     /// @inheritdoc IMembership
     function addOracle(address oracle) external onlyOwner {
         if (oracle == address(0)) revert ZeroAddress();
-        if (_oracles[oracle]) revert RoleAlreadyGranted(oracle);
-        _oracles[oracle] = true;
+        if (_oracles[oracle].active) revert RoleAlreadyGranted(oracle);
+        _oracles[oracle] = Oracle(true, 0, 0);
         ++_committeeSize;
         emit OracleAdded(oracle, ++_committeeEpoch);
     }
 
     /// @inheritdoc IMembership
     function removeOracle(address oracle) external onlyOwner {
-        if (!_oracles[oracle]) revert RoleNotGranted(oracle);
-        _oracles[oracle] = false;
+        if (!_oracles[oracle].active) revert RoleNotGranted(oracle);
+        _oracles[oracle].active = false;
         --_committeeSize;
         emit OracleRemoved(oracle, ++_committeeEpoch);
     }
@@ -96,7 +105,7 @@ abstract contract Membership is Ownable2Step, IMembership {
 
     /// @inheritdoc IMembership
     function isOracle(address account) external view returns (bool) {
-        return _oracles[account];
+        return _oracles[account].active;
     }
 
     /// @inheritdoc IMembership

@@ -9,6 +9,7 @@ committee member, so closed cycles settle without manual steps, and ``down`` sto
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ledger.config import Settings
 from ledger.deploy import deploy_hub, open_hub, read_deployment, write_deployment
 from ledger.devnet.anvil import DevnetNode
 from ledger.devnet.consortium import Consortium, demo_plan, is_registered, register_consortium
-from ledger.devnet.oracles import OracleProcess, oracles_status, start_oracles, stop_oracles
+from ledger.devnet.oracles import OracleProcess, oracles_dir, oracles_status, start_oracles, stop_oracles
 from ledger.errors import ConfigError
 from ledger.keys import dev_signer
 from ledger.operator import Operator
@@ -90,8 +91,10 @@ def devnet_up(settings: Settings) -> tuple[Deployment, Consortium]:
         log.info("devnet already deployed: hub %s", deployment.hub)
     except (ConfigError, OSError, ValueError) as reason:
         log.info("deploying a fresh hub (%s)", reason)
-        # oracles still running would watch the old hub: restart them on the new deployment
+        # oracles still running would watch the old hub: restart them on the new deployment, without
+        # checkpoints of a chain that no longer exists (a reset anvil redeploys at the same address)
         stop_oracles(settings)
+        shutil.rmtree(oracles_dir(settings) / "state", ignore_errors=True)
         deployment, plan = deploy_demo(settings, client)
     if settings.devnet.oracles:
         for proc in start_oracles(settings, plan):

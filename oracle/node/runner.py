@@ -119,8 +119,15 @@ class OracleNode:
 
     def sync(self, head: int) -> CycleInfo:
         """Scan to ``head``, fold cycles finalised by then, and return the next cycle in line."""
-        self.history.scan(self.view, head)
         next_id = self.hub.next_cycle_to_finalize(block=head)
+        if self.history.next_cycle > next_id or self.history.cursor > head + 1:
+            # The chain is behind what this node has seen: reset (a devnet redeployed at the same
+            # address) or reorganised deeper than the node's history. Rebuild it from the chain.
+            self._reset_history(
+                f"the chain (block {head}, next cycle {next_id}) is behind this node's history "
+                f"(block {self.history.cursor - 1}, next cycle {self.history.next_cycle})"
+            )
+        self.history.scan(self.view, head)
         self.metrics.next_cycle.set(next_id)
         folded = False
         while self.history.next_cycle < next_id:

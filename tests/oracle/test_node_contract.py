@@ -4,6 +4,7 @@ under-threshold and replayed approvals. Results come from a real node's computat
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import pytest
 
@@ -36,6 +37,13 @@ def reverted(devnet: Devnet, who: object, result: ClearingResult) -> str:
     return revert_name(excinfo.value.reason)
 
 
+def reverted_hash(devnet: Devnet, who: object, cycle_id: int, result_hash: bytes) -> str:
+    """The revert of ``approveResultHash(cycle_id, result_hash)`` sent by ``who``."""
+    with pytest.raises(TransactionReverted) as excinfo:
+        devnet.hub.transact(devnet.sender(who), "approveResultHash", cycle_id, result_hash)  # type: ignore[arg-type]
+    return revert_name(excinfo.value.reason)
+
+
 def test_local_result_hash_equals_the_contracts(devnet: Devnet) -> None:
     result = ready_cycle(devnet)
     on_chain = devnet.hub.view("hashResult", result.as_abi())
@@ -48,8 +56,9 @@ def test_contract_refuses_forged_duplicate_tampered_and_replayed_approvals(devne
     result = ready_cycle(devnet)
     result_hash = result.result_hash(devnet.client.chain_id, hub.address)
 
-    # forged: a participant (not a committee member) approves
+    # forged: a participant (not a committee member) approves, with the result or its hash
     assert reverted(devnet, plan.banks[0], result) == "NotOracle"
+    assert reverted_hash(devnet, plan.banks[0], 1, result_hash) == "NotOracle"
 
     # tampered results are refused before they count as approvals
     positions = list(result.positions)
@@ -83,14 +92,20 @@ def test_contract_refuses_forged_duplicate_tampered_and_replayed_approvals(devne
     assert reverted(devnet, o1, overdraw) == "DebitCapExceeded"
     assert not any(hub.view("hasApproved", 1, o.address) for o in plan.oracles)
 
-    # one approval is under the threshold: recorded, not settled
+    # one approval is under the threshold: the node sends only the hash; recorded, not settled
     outcome = approve(hub, devnet.sender(o1), result)
     assert outcome.status is ApprovalStatus.APPROVED and outcome.result_hash == result_hash
+    assert not outcome.full_result
     assert hub.cycle(1).status is CycleStatus.CLOSED
     assert hub.view("approvals", 1, result_hash) == 1
+    assert bool(hub.view("hasApproved", 1, o1.address))
 
-    # duplicated: the same oracle again
+    # under the threshold, a hash approval that would be the k-th is refused: it must carry the result
+    assert reverted_hash(devnet, o2, 1, result_hash) == "ResultRequired"
+
+    # duplicated: the same oracle again, in either form
     assert reverted(devnet, o1, result) == "AlreadyApproved"
+    assert reverted_hash(devnet, o1, 1, result_hash) == "AlreadyApproved"
     assert approve(hub, devnet.sender(o1), result).status is ApprovalStatus.NOT_NEEDED
 
     # a different but valid result splits the vote: still not settled
@@ -106,12 +121,45 @@ def test_contract_refuses_forged_duplicate_tampered_and_replayed_approvals(devne
     send(devnet, o2, other)
     assert hub.cycle(1).status is CycleStatus.CLOSED
 
-    # the k-th identical approval settles; a replay afterwards is refused
-    assert approve(hub, devnet.sender(o3), result).status is ApprovalStatus.SETTLED
+    # the k-th identical approval carries the full result and settles; a replay afterwards is refused
+    settling = approve(hub, devnet.sender(o3), result)
+    assert settling.status is ApprovalStatus.SETTLED and settling.full_result
     info = hub.cycle(1)
     assert info.status is CycleStatus.SETTLED and info.result_hash == result_hash
     assert reverted(devnet, o2, result) == "CycleNotReady"
+    assert reverted_hash(devnet, o2, 1, result_hash) == "CycleNotReady"
     assert approve(hub, devnet.sender(o1), result).status is ApprovalStatus.NOT_NEEDED
+
+
+def test_a_hash_approval_overtaken_by_another_is_resent_with_the_result(devnet: Devnet) -> None:
+    """Two members both see no approval and approve by hash; the one mined second would be the k-th,
+    is refused with ResultRequired, and the node resends with the full result, which settles."""
+    hub = devnet.hub
+    o1, o2, _ = devnet.plan.oracles
+    result = ready_cycle(devnet)
+    result_hash = result.result_hash(devnet.client.chain_id, hub.address)
+    node = devnet.client.w3.provider
+    o2_sender = devnet.sender(o2)
+    o2_sender.refresh_fees()
+    data = hub.encode("approveResultHash", 1, result_hash)
+
+    def mine_both() -> None:  # one block with o2's hash approval first, then o1's
+        node.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+        node.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+    node.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    mined = threading.Timer(1.0, mine_both)
+    try:
+        # o2's hash approval waits in the pool while o1 decides (from the mined state: no approval yet)
+        o2_sender.send(hub.address, data, gas=200_000)
+        mined.start()
+        first = approve(hub, devnet.sender(o1), result)
+    finally:
+        mined.join()
+        node.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    assert first.status is ApprovalStatus.SETTLED and first.full_result, first
+    assert hub.cycle(1).status is CycleStatus.SETTLED
+    assert hub.cycle(1).result_hash == result_hash
 
 
 def test_a_node_refuses_to_approve_a_cycle_whose_events_do_not_match(devnet: Devnet) -> None:

@@ -221,3 +221,32 @@ def test_a_racy_read_is_retried_not_reported_as_tampering(
     assert observer.history.next_cycle == 1
     observer.step()
     assert observer.history.next_cycle == 2 and stale_reads == [1]
+
+
+def test_a_node_rebuilds_its_history_when_the_chain_is_behind_its_checkpoint(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    """A devnet reset to an earlier state (same hub address, same chain id) must not leave a
+    restarted node stuck on a checkpoint from the future: it rebuilds from the chain and settles."""
+    a, b = devnet.plan.banks[:2]
+    oracles = devnet.plan.oracles[:2]
+    snapshot = devnet.client.rpc("evm_snapshot", [])
+    submit(devnet, a, [{"reference": "reset-1", "payee": b.address, "currency": "SGD", "amount": 5_00}])
+    devnet.operator.close_cycle()
+    first = [make_node(devnet, o, state_dir=tmp_path) for o in oracles]
+    for node in first:
+        node.step()
+    assert devnet.hub.cycle(1).status is CycleStatus.SETTLED
+    first[0].step()  # folds cycle 1 and writes its checkpoint
+    assert first[0].checkpoint_path is not None and first[0].checkpoint_path.exists()
+
+    assert devnet.client.rpc("evm_revert", [snapshot]) is True
+    assert devnet.hub.cycle(1).status is CycleStatus.OPEN
+    submit(devnet, a, [{"reference": "reset-2", "payee": b.address, "currency": "SGD", "amount": 7_00}])
+    devnet.operator.close_cycle()
+    again = [make_node(devnet, o, state_dir=tmp_path) for o in oracles]
+    assert again[0].history.next_cycle == 2 and again[0].history.from_checkpoint
+    for node in again:
+        node.step()
+    assert devnet.hub.cycle(1).status is CycleStatus.SETTLED
+    assert again[0].history.next_cycle == 1  # rebuilt from the deployment block

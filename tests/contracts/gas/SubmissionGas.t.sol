@@ -2,9 +2,10 @@
 pragma solidity ^0.8.28;
 
 import {HubFixture} from "../utils/HubFixture.sol";
-import {ClearingResult, NetPosition, ObligationKind, ParticipantKind} from "../../../contracts/types/SettlementTypes.sol";
+import {ObligationKind} from "../../../contracts/types/SettlementTypes.sol";
 
-/// @notice Gas of the hot paths, written to snapshots/ by `forge test` (kept current in the repo).
+/// @notice Gas of the submission paths, written to snapshots/submission.json by `forge test` (kept
+///         current in the repo); settlement is measured in SettlementGas.t.sol.
 contract SubmissionGasTest is HubFixture {
     function _batch(uint256 n) private {
         bytes memory batch = interbankBatch(n, 1);
@@ -69,45 +70,5 @@ contract SubmissionGasTest is HubFixture {
         uint256 gasUsed = vm.snapshotGasLastCall("submission", "submitBatch_500_withAccounts");
         uint256 txGas = gasUsed + intrinsicGas(abi.encodeCall(hub.submitBatch, (batch)));
         vm.snapshotValue("submission", "perObligation_tx_batch500_withAccounts", txGas / 500);
-    }
-
-    /// @dev Settlement of `n` participants' positions (ring of payments), both approvals measured.
-    function _settle(uint256 n) private {
-        vm.startPrank(admin);
-        address[] memory ps = new address[](n);
-        for (uint256 i; i < n; ++i) {
-            ps[i] = address(uint160(0x10000 + i));
-            hub.registerParticipant(ps[i], ParticipantKind.Bank, "p");
-            hub.fund(ps[i], SGD, FUNDING);
-        }
-        vm.stopPrank();
-        for (uint256 i; i < n; ++i) {
-            vm.prank(ps[i]);
-            hub.submit(input(ps[(i + 1) % n], 100 + i, bytes32(uint256(1))));
-        }
-        uint64 id = closeAsAdmin();
-        // nets: participant i pays 100+i and receives 100+(i-1): -1 for all but p0, which gets +(n-1)
-        NetPosition[] memory positions = new NetPosition[](n);
-        for (uint256 i; i < n; ++i) {
-            int256 net = i == 0 ? int256(n - 1) : int256(-1);
-            positions[i] = NetPosition(ps[i], SGD, net);
-        }
-        ClearingResult memory r = resultFor(id, uint64(n), 0, positions);
-        vm.prank(oracles[0]);
-        hub.approveResult(r);
-        uint256 first = vm.snapshotGasLastCall("settlement", string.concat("approve_first_", vm.toString(n)));
-        vm.prank(oracles[1]);
-        hub.approveResult(r);
-        uint256 second = vm.snapshotGasLastCall("settlement", string.concat("approve_settling_", vm.toString(n)));
-        uint256 txGas = first + second + 2 * intrinsicGas(abi.encodeCall(hub.approveResult, (r)));
-        vm.snapshotValue("settlement", string.concat("perPosition_tx_", vm.toString(n)), txGas / n);
-    }
-
-    function test_gas_settle10() public {
-        _settle(10);
-    }
-
-    function test_gas_settle50() public {
-        _settle(50);
     }
 }

@@ -129,7 +129,9 @@ contract ClearingResultsTest is HubTest {
         vm.assertEq(balanceOf(banks[2], USD), int256(FUNDING) - 300, "b2");
         vm.assertEq(hub.totalBalance(SGD), totalSgd, "SGD conserved");
         vm.assertEq(hub.totalBalance(USD), totalUsd, "USD conserved");
-        vm.assertEq(hub.approvals(1, h), 2, "approvals");
+        // only the cycle awaiting its result has a ballot; the trail of a settled one is its events
+        vm.assertEq(hub.approvals(1, h), 0, "no ballot for a settled cycle");
+        vm.assertFalse(hub.hasApproved(1, oracles[0]), "no ballot for a settled cycle");
     }
 
     function test_approve_thresholdThree() public {
@@ -625,6 +627,223 @@ contract ClearingResultsTest is HubTest {
         vm.assertFalse(s, "earlier approval does not count");
         (, s) = approveAs(2, r);
         vm.assertTrue(s, "settles");
+    }
+
+    // ============================================================================ approvals by hash
+
+    function _expectRevertApproveHash(uint256 oracleIndex, uint64 id, bytes32 h, bytes memory err) internal {
+        vm.expectRevert(err);
+        vm.prank(oracles[oracleIndex]);
+        hub.approveResultHash(id, h);
+    }
+
+    function test_approveHash_firstApprovalRecordsOnly() public {
+        ClearingResult memory r = _full();
+        bytes32 h = hub.hashResult(r);
+        vm.expectEmit(true, true, true, true, address(hub));
+        emit IClearingResults.ResultApproved(1, oracles[0], h, 1, 4);
+        vm.assertEq(approveHashAs(0, r), 1, "count");
+        vm.assertEq(hub.approvals(1, h), 1, "approvals");
+        vm.assertTrue(hub.hasApproved(1, oracles[0]), "o0");
+        vm.assertFalse(hub.hasApproved(1, oracles[1]), "o1");
+        vm.assertEq(balanceOf(banks[0], SGD), int256(FUNDING), "nothing applied");
+        assertStatus(1, CycleStatus.Closed);
+        (bytes32 sr,) = hub.roots(1);
+        vm.assertEq(sr, bytes32(0), "no roots yet");
+    }
+
+    /// @dev The k-th approval carries the full result; it counts together with the hash approvals.
+    function test_approveHash_fullResultAtKSettles() public {
+        ClearingResult memory r = _full();
+        bytes32 h = hub.hashResult(r);
+        approveHashAs(0, r);
+        vm.expectEmit(true, true, true, true, address(hub));
+        emit IClearingResults.NetPositionSettled(1, banks[0], SGD, -500, int256(FUNDING) - 500);
+        vm.expectEmit(true, true, true, true, address(hub));
+        emit IClearingResults.ResultApproved(1, oracles[1], h, 2, 4);
+        vm.expectEmit(true, false, false, true, address(hub));
+        emit IClearingResults.CycleSettled(1, h, r.settledRoot, bytes32(0), 3, 0);
+        (bytes32 h2, bool settled) = approveAs(1, r);
+        vm.assertEq(h2, h, "same hash");
+        vm.assertTrue(settled, "settled");
+        vm.assertEq(hub.cycle(1).resultHash, h, "resultHash stored");
+        vm.assertEq(balanceOf(banks[2], USD), int256(FUNDING) - 300, "applied");
+        (bytes32 sr,) = hub.roots(1);
+        vm.assertEq(sr, r.settledRoot, "root");
+    }
+
+    /// @dev A hash approval never settles: nothing could be validated or applied.
+    function test_approveHash_revertsResultRequiredAtK() public {
+        ClearingResult memory r = _full();
+        bytes32 h = hub.hashResult(r);
+        approveHashAs(0, r);
+        _expectRevertApproveHash(1, 1, h, abi.encodeWithSelector(IClearingResults.ResultRequired.selector, 1, h));
+        vm.assertFalse(hub.hasApproved(1, oracles[1]), "not recorded");
+        vm.assertEq(hub.approvals(1, h), 1, "count unchanged");
+        // with k = 3 the second may be a hash, the third may not
+        vm.prank(admin);
+        hub.setThreshold(3);
+        approveHashAs(0, r);
+        vm.assertEq(approveHashAs(1, r), 2, "second by hash");
+        _expectRevertApproveHash(2, 1, h, abi.encodeWithSelector(IClearingResults.ResultRequired.selector, 1, h));
+        (, bool settled) = approveAs(2, r);
+        vm.assertTrue(settled, "the third, with the result, settles");
+    }
+
+    function test_approveHash_revertsNotOracle() public {
+        bytes32 h = hub.hashResult(_full());
+        address[3] memory who = [banks[0], admin, auditor];
+        for (uint256 i; i < who.length; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(IMembership.NotOracle.selector, who[i]));
+            vm.prank(who[i]);
+            hub.approveResultHash(1, h);
+        }
+    }
+
+    function test_approveHash_revertsCommitteeMisconfigured() public {
+        vm.prank(admin);
+        hub.addOracle(stranger); // n = 4, k = 2
+        _expectRevertApproveHash(
+            0, 1, keccak256("h"), abi.encodeWithSelector(IClearingResults.CommitteeMisconfigured.selector, 4, 2)
+        );
+    }
+
+    function test_approveHash_revertsCycleNotReady() public {
+        bytes32 h = keccak256("h");
+        _expectRevertApproveHash(0, 2, h, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(2)));
+        _expectRevertApproveHash(0, 0, h, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(0)));
+        closeAsAdmin(); // 2 closed while 1 awaits
+        _expectRevertApproveHash(0, 2, h, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(2)));
+        ClearingResult memory r = _full();
+        settle(r);
+        // replay of the settled cycle, by hash, from every oracle
+        for (uint256 i; i < 3; ++i) {
+            _expectRevertApproveHash(
+                i, 1, hub.hashResult(r), abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(1))
+            );
+        }
+    }
+
+    function test_approveHash_revertsCycleNotReady_cancelled() public {
+        vm.prank(admin);
+        hub.cancelCycle(1, "x");
+        _expectRevertApproveHash(
+            0, 1, keccak256("h"), abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(1))
+        );
+    }
+
+    /// @dev One approval per member, cycle and epoch, whichever form it takes.
+    function test_approveHash_revertsAlreadyApproved() public {
+        ClearingResult memory r = _full();
+        bytes32 h = hub.hashResult(r);
+        bytes memory err = abi.encodeWithSelector(IClearingResults.AlreadyApproved.selector, uint64(1), oracles[0]);
+        approveHashAs(0, r);
+        _expectRevertApproveHash(0, 1, h, err);
+        _expectRevertApproveHash(0, 1, keccak256("another result"), err);
+        _expectRevertApprove(0, r, err);
+        approveAs(2, _withOtherRoot(r)); // a full approval, then a hash from the same member
+        _expectRevertApproveHash(
+            2, 1, h, abi.encodeWithSelector(IClearingResults.AlreadyApproved.selector, uint64(1), oracles[2])
+        );
+    }
+
+    function test_approveHash_revertsWhenPaused() public {
+        vm.prank(admin);
+        hub.pause();
+        _expectRevertApproveHash(0, 1, hub.hashResult(_full()), abi.encodeWithSignature("EnforcedPause()"));
+    }
+
+    function _withOtherRoot(ClearingResult memory r) internal pure returns (ClearingResult memory t) {
+        t = ClearingResult(
+            r.cycleId, r.inputCommitment, keccak256("another tree"), r.deferredRoot, r.settledCount, r.deferredCount,
+            r.positions
+        );
+    }
+
+    /// @dev A tampered result presented in full has another hash: it does not combine with the hash
+    ///      approvals of the honest one, and the honest one still settles.
+    function test_approveHash_tamperedFullResultDoesNotCombine() public {
+        ClearingResult memory r = _full();
+        bytes32 h = hub.hashResult(r);
+        approveHashAs(0, r);
+        ClearingResult memory tampered = _withOtherRoot(r);
+        (bytes32 ht, bool s1) = approveAs(1, tampered);
+        vm.assertNotEq(ht, h, "another hash");
+        vm.assertFalse(s1, "does not combine with the hash approval");
+        vm.assertEq(hub.approvals(1, ht), 1, "tampered: one");
+        vm.assertEq(hub.approvals(1, h), 1, "honest: one");
+        vm.assertEq(balanceOf(banks[0], SGD), int256(FUNDING), "nothing applied");
+        (, bool s2) = approveAs(2, r);
+        vm.assertTrue(s2, "the honest result settles");
+        vm.assertEq(hub.cycle(1).resultHash, h, "honest hash");
+        (bytes32 sr,) = hub.roots(1);
+        vm.assertEq(sr, r.settledRoot, "honest root");
+    }
+
+    /// @dev The hash of a result the contract refuses can be approved (it cannot be checked) but never
+    ///      settles: its full form is refused, and the valid result settles without it.
+    function test_approveHash_invalidResultNeverSettles() public {
+        ClearingResult memory bad = _full();
+        bad.positions[4].net = -299; // USD does not balance
+        approveHashAs(0, bad);
+        _expectRevertApprove(
+            1, bad, abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, USD, int256(1))
+        );
+        assertStatus(1, CycleStatus.Closed);
+        vm.assertFalse(hub.hasApproved(1, oracles[1]), "refused, not recorded");
+        ClearingResult memory r = _full();
+        (, bool s1) = approveAs(1, r);
+        vm.assertFalse(s1, "one approval of the valid result");
+        (, bool s2) = approveAs(2, r);
+        vm.assertTrue(s2, "two settle");
+        vm.assertEq(balanceOf(banks[2], USD), int256(FUNDING) - 300, "valid nets applied");
+    }
+
+    /// @dev A hash approved for one cycle counts for that cycle only: the result it stands for has its
+    ///      cycle id inside, so approving it on the next cycle never combines with that cycle's result.
+    function test_approveHash_replayOnAnotherCycleNeverCombines() public {
+        ClearingResult memory r1 = _full();
+        bytes32 h1 = settle(r1);
+        Obligation memory o = interbank(banks[3], banks[4], 7);
+        submitOne(o);
+        uint64 id = closeAsAdmin();
+        vm.prank(oracles[0]);
+        hub.approveResultHash(id, h1); // replayed hash: recorded for cycle 2, but of no cycle-2 result
+        ClearingResult memory r2 = realResult(id, one(o), new Obligation[](0));
+        (bytes32 h2, bool s) = approveAs(1, r2);
+        vm.assertNotEq(h2, h1, "cycle-bound hash");
+        vm.assertFalse(s, "the replayed approval does not count");
+        (, s) = approveAs(2, r2);
+        vm.assertTrue(s, "settles with two approvals of its own");
+    }
+
+    function test_approveHash_epochChangeInvalidates() public {
+        ClearingResult memory r = _full();
+        bytes32 h = hub.hashResult(r);
+        approveHashAs(0, r);
+        vm.prank(admin);
+        hub.setThreshold(2); // new epoch
+        vm.assertEq(hub.approvals(1, h), 0, "old approval gone");
+        vm.assertFalse(hub.hasApproved(1, oracles[0]), "old approval gone");
+        (, bool s) = approveAs(1, r);
+        vm.assertFalse(s, "the earlier hash approval does not count");
+        (, s) = approveAs(0, r);
+        vm.assertTrue(s, "o0 may approve again in the new epoch: with the result, it settles");
+    }
+
+    /// @dev Competing hashes are counted apart, each toward its own result.
+    function test_approveHash_competingHashes() public {
+        vm.prank(admin);
+        hub.setThreshold(3);
+        ClearingResult memory r = _full();
+        ClearingResult memory other = _withOtherRoot(r);
+        vm.assertEq(approveHashAs(0, other), 1, "other leads");
+        vm.assertEq(approveHashAs(1, r), 1, "r");
+        vm.assertEq(hub.approvals(1, hub.hashResult(other)), 1, "other");
+        vm.assertEq(hub.approvals(1, hub.hashResult(r)), 1, "r");
+        (, bool s) = approveAs(2, r);
+        vm.assertFalse(s, "two of three");
+        vm.assertEq(hub.approvals(1, hub.hashResult(r)), 2, "r: two");
     }
 
     // ============================================================================ pause

@@ -65,6 +65,10 @@ contract SettlementHubTest is HubTest {
         vm.expectRevert(err);
         vm.prank(oracles[0]);
         hub.approveResult(r);
+        bytes32 h = hub.hashResult(r);
+        vm.expectRevert(err);
+        vm.prank(oracles[0]);
+        hub.approveResultHash(1, h);
         vm.startPrank(admin);
         hub.fund(banks[0], SGD, 1);
         hub.registerParticipant(stranger, ParticipantKind.Bank, "s");

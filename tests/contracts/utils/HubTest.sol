@@ -311,9 +311,17 @@ abstract contract HubTest is HubFixture {
         return hub.approveResult(r);
     }
 
-    /// @dev Two approvals (k = 2): settles `r`.
+    /// @dev Approves `r` by its hash (`approveResultHash`) as oracle `oracleIndex`; returns the count.
+    function approveHashAs(uint256 oracleIndex, ClearingResult memory r) internal returns (uint256) {
+        bytes32 h = hub.hashResult(r);
+        vm.prank(oracles[oracleIndex]);
+        return hub.approveResultHash(r.cycleId, h);
+    }
+
+    /// @dev Two approvals (k = 2) as the oracle node sends them: the hash, then the full result, which
+    ///      settles `r`.
     function settle(ClearingResult memory r) internal returns (bytes32 h) {
-        approveAs(0, r);
+        vm.assertEq(approveHashAs(0, r), 1, "first approval by hash");
         bool settled;
         (h, settled) = approveAs(1, r);
         vm.assertTrue(settled, "second approval settles");

@@ -10,6 +10,14 @@ interface Vm {
         address emitter;
     }
 
+    struct Gas {
+        uint64 gasLimit;
+        uint64 gasTotalUsed;
+        uint64 gasMemoryUsed;
+        int64 gasRefunded;
+        uint64 gasRemaining;
+    }
+
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;
@@ -27,6 +35,7 @@ interface Vm {
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
     function snapshotGasLastCall(string calldata group, string calldata name) external returns (uint256 gasUsed);
+    function lastCallGas() external view returns (Gas memory gas);
     function snapshotValue(string calldata group, string calldata name, uint256 value) external;
     function startSnapshotGas(string calldata group, string calldata name) external;
     function stopSnapshotGas() external returns (uint256 gasUsed);

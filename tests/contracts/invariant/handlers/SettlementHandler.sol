@@ -7,6 +7,7 @@ import {SettlementHub} from "../../../../contracts/SettlementHub.sol";
 import {IMembership} from "../../../../contracts/interfaces/IMembership.sol";
 import {ISettlementAccounts} from "../../../../contracts/interfaces/ISettlementAccounts.sol";
 import {IClearingCycles} from "../../../../contracts/interfaces/IClearingCycles.sol";
+import {IClearingResults} from "../../../../contracts/interfaces/IClearingResults.sol";
 import {
     ClearingResult,
     Cycle,
@@ -355,11 +356,45 @@ contract SettlementHandler is TestBase {
             } catch (bytes memory reason) {
                 _check("approve paused", reason, abi.encodeWithSignature("EnforcedPause()"));
             }
+            bytes32 hp = hub.hashResult(r);
+            vm.prank(_oracles[(seed % 3 + 1) % 3]);
+            try hub.approveResultHash(id, hp) {
+                _unexpected("approved a hash while paused", "");
+            } catch (bytes memory reason) {
+                _check("approve hash paused", reason, abi.encodeWithSignature("EnforcedPause()"));
+            }
             return;
         }
+        bytes32 h = hub.hashResult(r);
+        (, uint256 threshold,) = hub.committee();
         for (uint256 k; k < _oracles.length; ++k) {
             address oracle = _oracles[(seed % _oracles.length + k) % _oracles.length];
             if (hub.hasApproved(id, oracle)) continue;
+            uint256 count = hub.approvals(id, h);
+            if (count + 1 < threshold && (seed >> k) % 2 == 0) {
+                // below the threshold a member may approve by hash (what the oracle node does)
+                vm.prank(oracle);
+                try hub.approveResultHash(id, h) returns (uint256 now_) {
+                    if (now_ != count + 1) _unexpected("hash approval miscounted", "");
+                    ++calls["hit:hashApproval"];
+                } catch (bytes memory reason) {
+                    return _unexpected("valid hash approval refused", reason);
+                }
+                continue;
+            }
+            if (count + 1 >= threshold && seed % 3 == 0) {
+                // the k-th approval must carry the result
+                vm.prank(oracle);
+                try hub.approveResultHash(id, h) {
+                    return _unexpected("a hash approval reached k", "");
+                } catch (bytes memory reason) {
+                    _check(
+                        "hash approval at k",
+                        reason,
+                        abi.encodeWithSelector(IClearingResults.ResultRequired.selector, id, h)
+                    );
+                }
+            }
             vm.prank(oracle);
             try hub.approveResult(r) returns (bytes32, bool done) {
                 if (done) return _onSettled(r, settled, deferred, seed);
@@ -378,7 +413,17 @@ contract SettlementHandler is TestBase {
             if (hub.hasApproved(id, _oracles[k])) return;
         }
         (ClearingResult memory r,,) = _compute(id, 1 + seed % 2, seed);
+        bytes32 h = hub.hashResult(r);
         vm.prank(_oracles[seed % _oracles.length]);
+        if ((seed >> 8) % 2 == 0) {
+            try hub.approveResultHash(id, h) returns (uint256 count) {
+                if (count != 1) _unexpected("a first hash approval miscounted", "");
+                ghostCarryHadPartial = true;
+            } catch (bytes memory reason) {
+                _unexpected("valid partial hash approval refused", reason);
+            }
+            return;
+        }
         try hub.approveResult(r) returns (bytes32, bool done) {
             if (done) _unexpected("a single approval settled", "");
             ghostCarryHadPartial = true;
