@@ -33,6 +33,14 @@ def index(  # noqa: PLR0917 - Typer options
     poll_interval: Annotated[float, typer.Option(min=0.05, help="seconds between polls with --follow")] = 1.0,
     reorg_window: Annotated[int, typer.Option(min=2, help="block hashes kept for reorg detection")] = 256,
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus metrics on this port")] = None,
+    defer_indexes_above: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="when a run is expected to add at least this many logs (and half what the mirror holds), "
+            "build the obligations' secondary indexes once at its end instead of row by row (0: never)",
+        ),
+    ] = 200_000,
     until: Annotated[int | None, typer.Option(help="stop at this block (without --follow)")] = None,
 ) -> None:
     """Index the deployment's events from its start block into the database (created/migrated by Alembic)."""
@@ -47,6 +55,7 @@ def index(  # noqa: PLR0917 - Typer options
         reorg_window=reorg_window,
         poll_interval=poll_interval,
         rpc_timeout=settings.rpc_timeout,
+        defer_indexes_above=defer_indexes_above or None,
     )
     metrics = IndexerMetrics()
     if metrics_port is not None:
@@ -62,8 +71,10 @@ def index(  # noqa: PLR0917 - Typer options
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    out.print("following the chain; Ctrl-C to stop")
+    out.print("following the chain; Ctrl-C or SIGTERM to stop")
     indexer.follow(stop, on_progress=lambda p: _report(p) if p.events else None)
+    last, _ = indexer.checkpoint()
+    out.print(f"stopped; checkpoint at block {last}")
 
 
 def _report(progress: IndexProgress) -> None:

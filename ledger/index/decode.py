@@ -2,7 +2,9 @@
 
 The hot path is ObligationSubmitted (millions per backfill): its layout is fixed (topics: signature,
 payer, payee; data: seven words cycleId, ref, currency, kind, amount, payerAccount, payeeAccount),
-so it is decoded by slicing the hex string, without an ABI decoder or web3's log processing.
+so it is decoded by slicing the hex string, without an ABI decoder or web3's log processing, straight
+into the row each backend loads (:func:`obligation_row_text` for SQLite's ``executemany``,
+:func:`obligation_copy_line` for PostgreSQL's ``COPY``), with no intermediate objects.
 Every other event is rare and decoded generically with eth_abi into JSON-able arguments
 (addresses lower-case hex, bytes32 ``0x`` hex, bytes3 currencies as their code, integers exact).
 """
@@ -15,17 +17,99 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 
 from ledger.abi import hub_abi
-from ledger.chain.abi import HubAbi
+from ledger.hashing import keccak256
 
 __all__ = [
     "OBLIGATION_SUBMITTED",
     "DecodedEvent",
     "EventDecoder",
+    "MalformedLog",
     "ObligationTuple",
     "decode_obligation",
+    "event_topic",
+    "obligation_copy_line",
+    "obligation_row_text",
 ]
 
+OBLIGATION_SUBMITTED = "ObligationSubmitted"
 ZERO_WORD = "0" * 64
+_DATA_CHARS = 2 + 7 * 64
+_MONEY_DIGITS = 78  # ledger.index.money.MONEY_DIGITS (no import: this module stays dependency-light)
+
+
+class MalformedLog(ValueError):
+    """A log with the ObligationSubmitted topic that does not have its layout."""
+
+
+_COPY_NULL = "\\N"
+_CURRENCY_CODES: dict[str, str] = {}
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _currency(word: str) -> str:
+    """The bytes3 currency (6 hex digits) as its ASCII code, cached (a handful of distinct values)."""
+    code = _CURRENCY_CODES.get(word)
+    if code is None:
+        try:
+            code = bytes.fromhex(word).decode("ascii")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedLog(f"currency 0x{word} is not ASCII: {exc}") from None
+        _CURRENCY_CODES[word] = code
+    return code
+
+
+def _check(log: dict[str, Any]) -> tuple[list[str], str]:
+    topics: list[str] = log["topics"]
+    data: str = log["data"]
+    if len(topics) != 3 or len(data) != _DATA_CHARS:
+        raise MalformedLog(
+            f"ObligationSubmitted at block {log.get('blockNumber')} log {log.get('logIndex')} has "
+            f"{len(topics)} topics and {len(data)} data characters, expected 3 and {_DATA_CHARS}"
+        )
+    return topics, data
+
+
+def obligation_row_text(log: dict[str, Any], block: int, log_index: int) -> tuple[Any, ...]:
+    """The ``obligations`` row (columns as :data:`ObligationTuple`) with the amount as sortable money
+    text (:func:`ledger.index.money.encode_text`, inlined: a uint256 is never negative nor too wide)."""
+    topics, data = _check(log)
+    payer_account = data[322:386]
+    payee_account = data[386:450]
+    return (
+        block << 24 | log_index,
+        block,
+        log_index,
+        log["transactionHash"],
+        int(data[2:66], 16),
+        "0x" + topics[1][26:].lower(),
+        "0x" + topics[2][26:].lower(),
+        "0x" + data[66:130],
+        _currency(data[130:136]),
+        int(data[256:258], 16),
+        "p" + str(int(data[258:322], 16)).zfill(_MONEY_DIGITS),
+        None if payer_account == ZERO_WORD else "0x" + payer_account,
+        None if payee_account == ZERO_WORD else "0x" + payee_account,
+    )
+
+
+def obligation_copy_line(log: dict[str, Any], block: int, log_index: int) -> str:
+    """The ``obligations`` row as one line of PostgreSQL ``COPY ... FROM STDIN`` text (columns as
+    :data:`ObligationTuple`, then ``status`` = pending); the amount in decimal for NUMERIC(78,0)."""
+    topics, data = _check(log)
+    payer_account = data[322:386]
+    payee_account = data[386:450]
+    currency = _currency(data[130:136])
+    if not currency.isalnum():
+        currency = currency.translate(_COPY_ESCAPES)
+    tx: str = log["transactionHash"]
+    return (
+        f"{block << 24 | log_index}\t{block}\t{log_index}\t{tx}\t{int(data[2:66], 16)}\t"
+        f"0x{topics[1][26:].lower()}\t0x{topics[2][26:].lower()}\t0x{data[66:130]}\t{currency}\t"
+        f"{int(data[256:258], 16)}\t{int(data[258:322], 16)}\t"
+        f"{_COPY_NULL if payer_account == ZERO_WORD else '0x' + payer_account}\t"
+        f"{_COPY_NULL if payee_account == ZERO_WORD else '0x' + payee_account}\tpending\n"
+    )
+
 
 #: (id, block, log_index, tx_hash, cycle_id, payer, payee, ref, currency, kind, amount,
 #:  payer_account, payee_account)
@@ -84,15 +168,32 @@ def _json_value(value: Any, abi_type: str) -> Any:
     return value
 
 
+def _canonical_type(param: dict[str, Any]) -> str:
+    kind = str(param["type"])
+    if kind.startswith("tuple"):
+        inner = ",".join(_canonical_type(c) for c in param["components"])
+        return f"({inner}){kind[5:]}"
+    return kind
+
+
+def event_topic(entry: dict[str, Any]) -> str:
+    """``0x`` + keccak of the event's canonical signature (as ``ledger.chain.abi.signature``; not
+    imported from there: ``ledger.chain`` imports web3, 0.7 s of start-up this module does not need)."""
+    types = ",".join(_canonical_type(p) for p in entry.get("inputs", []))
+    return "0x" + keccak256(f"{entry['name']}({types})".encode()).hex()
+
+
 class EventDecoder:
     """Topic table of the hub's events."""
 
     def __init__(self, abi: list[dict[str, Any]] | None = None) -> None:
-        self.abi = HubAbi(abi if abi is not None else hub_abi())  # type: ignore[arg-type]
+        entries = abi if abi is not None else hub_abi()
         self._by_topic: dict[str, dict[str, Any]] = {
-            "0x" + topic.hex(): entry for topic, entry in self.abi.events.items()
+            event_topic(entry): entry for entry in entries if entry.get("type") == "event"
         }
-        self.obligation_topic = "0x" + self.abi.event_topic("ObligationSubmitted").hex()
+        self.obligation_topic = next(
+            topic for topic, entry in self._by_topic.items() if entry["name"] == OBLIGATION_SUBMITTED
+        )
 
     def topics(self) -> list[str]:
         return sorted(self._by_topic)
@@ -127,6 +228,3 @@ class EventDecoder:
             tx_hash=log["transactionHash"],
             args=args,
         )
-
-
-OBLIGATION_SUBMITTED = "ObligationSubmitted"

@@ -7,36 +7,51 @@ written twice. Before a range is written, its first block's parent hash must equ
 of the checkpoint block; otherwise :mod:`ledger.index.reorg` walks back to the common ancestor and
 rolls back in one transaction.
 
-Hot path (backfill): ranges are fetched by a background thread (one range ahead), ObligationSubmitted
-is decoded by slicing and bulk-inserted (``executemany`` on SQLite, ``COPY`` on PostgreSQL).
+Hot path (backfill), measured by ``benchmarks/index_backfill.py``:
+
+* two threads work ahead of the writer (:mod:`ledger.index.pipeline`): one only sends ``eth_getLogs``
+  for the next range (about ``target_logs`` logs; the span adapts to the log density) and receives
+  the bytes, so the node always has a request to work on; one parses (orjson) and decodes; the main
+  thread writes - the node's work, the parse and decode, and the database's work overlap;
+* ObligationSubmitted is decoded by slicing straight into the backend's load format: parameter tuples
+  for SQLite's ``executemany``, one ``COPY`` text for PostgreSQL;
+* its ``raw_logs`` row (kept lean: keys, block hash, tx hash, no arguments, since the ``obligations``
+  row holds them) is written by one ``INSERT ... SELECT`` from the rows just loaded, joined to the block
+  hashes of the range: no per-row Python work at all;
+* when a run is estimated to add many logs (``defer_indexes_above``) compared with what the table
+  already holds, the secondary indexes of ``obligations`` (:data:`DEFERRABLE_INDEXES`) are dropped
+  and rebuilt once at the end of the run (and by the next run if this one is killed): rows and
+  checkpoint still commit together per range, only the derived indexes are late;
+* the cyclic garbage collector is paused while a run writes ranges (the parse makes hundreds of
+  thousands of short-lived containers, which otherwise trigger repeated full collections).
 """
 
 from __future__ import annotations
 
-import contextlib
+import gc
 import json
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, bindparam, text
 
 from ledger.errors import ChainError, ConfigError
 from ledger.index import reorg
 from ledger.index.db import is_postgres, migrate
-from ledger.index.decode import DecodedEvent, EventDecoder, decode_obligation
-from ledger.index.logsource import JsonRpc, LogSource, RangeResult
+from ledger.index.decode import DecodedEvent
+from ledger.index.logsource import JsonRpc, StaleRange
 from ledger.index.metrics import IndexerMetrics
 from ledger.index.money import encode_text
+from ledger.index.pipeline import FetchPlan, PreparedRange, Span, in_threads
 from ledger.index.settlement_status import ChainLiquidity, LiquidityReader, assign_statuses
 from ledger.types import Deployment
 
-__all__ = ["IndexProgress", "Indexer", "IndexerOptions"]
+__all__ = ["DEFERRABLE_INDEXES", "IndexProgress", "Indexer", "IndexerOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +85,23 @@ _OBLIGATION_COLUMNS = (
     "payer_account, payee_account, status"
 )
 _RAW_COLUMNS = "chain_id, block_number, log_index, block_hash, tx_hash, event, args"
+_RAW_FROM_OBLIGATIONS = (
+    "INSERT INTO raw_logs (chain_id, block_number, log_index, block_hash, tx_hash, event) "
+    "SELECT :c, o.block_number, o.log_index, h.hash, o.tx_hash, 'ObligationSubmitted' "
+    "FROM obligations o JOIN block_hashes h ON h.chain_id = :c AND h.number = o.block_number "
+    "WHERE o.id >= :lo AND o.id < :hi"
+)
+
+#: Secondary indexes of ``obligations`` that a large backfill drops and rebuilds at its end: (name,
+#: definition). The same as migration 0002 creates; ``tests/index`` checks that they stay equal.
+DEFERRABLE_INDEXES = (
+    ("ix_obligations_cycle", "CREATE INDEX IF NOT EXISTS ix_obligations_cycle ON obligations (cycle_id)"),
+    ("ix_obligations_payee", "CREATE INDEX IF NOT EXISTS ix_obligations_payee ON obligations (payee)"),
+    (
+        "uq_obligations_payer_ref",
+        "CREATE UNIQUE INDEX IF NOT EXISTS uq_obligations_payer_ref ON obligations (payer, ref)",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +113,11 @@ class IndexerOptions:
     poll_interval: float = 1.0
     prefetch: bool = True
     rpc_timeout: float = 60.0
+    #: drop the secondary indexes of ``obligations`` for the rest of a run when it is estimated to
+    #: add at least this many logs, and at least half as many as the table holds (None: never)
+    defer_indexes_above: int | None = 200_000
+    #: pause the cyclic garbage collector while a run writes ranges
+    pause_gc: bool = True
 
 
 @dataclass
@@ -98,6 +135,13 @@ class IndexProgress:
 
 class _ReorgError(Exception):
     pass
+
+
+class _StaleRangeAfter(Exception):
+    def __init__(self, cause: StaleRange, written: int) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.written = written
 
 
 class Indexer:
@@ -122,12 +166,15 @@ class Indexer:
         self.rpc = JsonRpc(rpc_url, timeout=self.options.rpc_timeout, on_retry=self.metrics.rpc_retries.inc)
         self.chain_id = deployment.chain_id
         self.hub = deployment.hub.lower()
-        self.decoder = EventDecoder()
         self.liquidity = liquidity or ChainLiquidity(
             JsonRpc(rpc_url, timeout=self.options.rpc_timeout), self.hub
         )
         self.postgres = is_postgres(engine)
-        self._span = self.options.max_blocks
+        self._span = Span(1)  # grows 4x per range up to what target_logs and max_blocks allow
+        self._indexes_dropped = False
+        self._head = 0
+        self._run_started = time.perf_counter()
+        self._run_events = 0
         if run_migrations:
             migrate(engine)
         node_chain = self.rpc.chain_id()
@@ -185,38 +232,64 @@ class Indexer:
     def safe_head(self) -> int:
         head = self.rpc.block_number()
         self.metrics.head_block.set(head)
+        self._head = head
         return head - self.options.confirmations
 
-    def run_once(self, until: int | None = None) -> IndexProgress:
-        """Index everything up to the safe head (or ``until``) and return."""
+    def run_once(self, until: int | None = None, stop: threading.Event | None = None) -> IndexProgress:
+        """Index everything up to the safe head (or ``until``) and return; when ``stop`` is set,
+        return after the range being written (everything written is committed with its checkpoint)."""
         started = time.perf_counter()
+        self._run_started = started
+        self._run_events = 0
         total = 0
         reorgs = 0
-        while True:
-            safe = self.safe_head()
-            target = safe if until is None else min(safe, until)
-            last, last_hash = self.checkpoint()
-            try:
-                self._check_checkpoint(last, last_hash, safe + self.options.confirmations)
-                if last >= target:
-                    break
-                total += self._index_to(target)
-            except _ReorgError:
-                reorgs += 1
-                self._handle_reorg()
+        target = -1
+        pause = self.options.pause_gc and gc.isenabled()
+        self._indexes_dropped = self._missing_indexes()  # a killed large backfill left them dropped
+        try:
+            if pause:
+                gc.disable()
+            while stop is None or not stop.is_set():
+                safe = self.safe_head()
+                target = safe if until is None else min(safe, until)
+                last, last_hash = self.checkpoint()
+                try:
+                    self._check_checkpoint(last, last_hash, safe + self.options.confirmations)
+                    if last >= target:
+                        break
+                    total += self._index_to(target, stop)
+                except _ReorgError:
+                    reorgs += 1
+                    self._handle_reorg()
+        except Exception:
+            if self._indexes_dropped:
+                try:
+                    self._create_indexes()
+                except Exception:  # the next run rebuilds them; the first error is the one to see
+                    log.exception("could not rebuild the secondary indexes of obligations")
+            raise
+        finally:
+            if pause:
+                gc.enable()
+        if self._indexes_dropped:
+            self._create_indexes()
         last, _ = self.checkpoint()
+        seconds = time.perf_counter() - started
         self.metrics.last_block.set(last)
         self.metrics.lag.set(max(self.safe_head() + self.options.confirmations - last, 0))
-        return IndexProgress(last, target, total, time.perf_counter() - started, reorgs)
+        if total:
+            self.metrics.events_per_second.set(total / seconds)
+        return IndexProgress(last, max(target, last), total, seconds, reorgs)
 
     def follow(
         self, stop: threading.Event | None = None, on_progress: Callable[[IndexProgress], None] | None = None
     ) -> None:
-        """Index, then poll for new blocks every ``poll_interval`` seconds until ``stop`` is set."""
+        """Index, then poll for new blocks every ``poll_interval`` seconds until ``stop`` is set (checked
+        between ranges too, so a long backfill stops after the range being written)."""
         stop = stop or threading.Event()
         while not stop.is_set():
             try:
-                progress = self.run_once()
+                progress = self.run_once(stop=stop)
             except ChainError as exc:
                 log.warning("indexing paused: %s; retrying in %.1fs", exc, self.options.poll_interval)
                 stop.wait(self.options.poll_interval)
@@ -227,58 +300,23 @@ class Indexer:
 
     # -- ranges ------------------------------------------------------------------------------
 
-    def _ranges(self, start: int, target: int) -> Iterator[RangeResult]:
-        """Fetched ranges from ``start`` to ``target``, one range ahead in a thread when prefetching."""
-        source = LogSource(
-            JsonRpc(self.rpc_url, timeout=self.options.rpc_timeout, on_retry=self.metrics.rpc_retries.inc),
-            self.hub,
-            max_blocks=self._span,
+    def _ranges(self, start: int, target: int) -> Generator[PreparedRange, None, None]:
+        """Fetched and decoded ranges from ``start`` to ``target`` (see :mod:`ledger.index.pipeline`)."""
+        plan = FetchPlan(
+            rpc_url=self.rpc_url,
+            hub=self.hub,
+            rpc_timeout=self.options.rpc_timeout,
+            max_blocks=self.options.max_blocks,
             target_logs=self.options.target_logs,
+            initial_blocks=self._span.value,
+            chain_id=self.chain_id,
+            postgres=self.postgres,
+            start=start,
+            target=target,
         )
-        if not self.options.prefetch:
-            nxt = start
-            while nxt <= target:
-                result = source.fetch(nxt, target)
-                self._span = source.span
-                yield result
-                nxt = result.end + 1
-            return
-        box: queue.Queue[RangeResult | BaseException | None] = queue.Queue(maxsize=1)
-        cancel = threading.Event()
-
-        def produce() -> None:
-            nxt = start
-            try:
-                while nxt <= target and not cancel.is_set():
-                    result = source.fetch(nxt, target)
-                    while not cancel.is_set():
-                        try:
-                            box.put(result, timeout=0.2)
-                            break
-                        except queue.Full:
-                            continue
-                    nxt = result.end + 1
-                box.put(None)
-            except BaseException as exc:  # handed to the consumer
-                box.put(exc)
-
-        thread = threading.Thread(target=produce, name="getlogs-prefetch", daemon=True)
-        thread.start()
-        try:
-            while True:
-                item = box.get()
-                if item is None:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                self._span = source.span
-                yield item
-        finally:
-            cancel.set()
-            while thread.is_alive():
-                with contextlib.suppress(queue.Empty):
-                    box.get_nowait()
-                thread.join(timeout=0.05)
+        return in_threads(
+            plan, self._span, prefetch=self.options.prefetch, on_retry=self.metrics.rpc_retries.inc
+        )
 
     def _check_checkpoint(self, last: int, last_hash: str, head: int) -> None:
         """The checkpoint block must still be on the chain (a rollback may also shorten the chain)."""
@@ -293,30 +331,99 @@ class Indexer:
             log.warning("block %d is now %s, the mirror has %s: reorg", last, current, last_hash)
             raise _ReorgError
 
-    def _index_to(self, target: int) -> int:
-        last, last_hash = self.checkpoint()
+    def _index_to(self, target: int, stop: threading.Event | None = None) -> int:
         total = 0
-        for result in self._ranges(last + 1, target):
-            if result.start_header.parent_hash != last_hash:
-                log.warning(
-                    "block %d's parent is %s, the mirror has %s at %d: reorg",
-                    result.start,
-                    result.start_header.parent_hash,
-                    last_hash,
-                    last,
+        while True:
+            try:
+                return total + self._index_ranges(target, stop)
+            except _StaleRangeAfter as stale:  # the node changed a block while it was fetched
+                log.info("%s; fetching again from the checkpoint", stale.cause)
+                total += stale.written
+
+    def _index_ranges(self, target: int, stop: threading.Event | None) -> int:
+        last, last_hash = self.checkpoint()
+        first = last + 1
+        total = 0
+        held: int | None = None  # obligations in the table before this call
+        ranges = self._ranges(first, target)
+        try:
+            while stop is None or not stop.is_set():
+                try:
+                    prepared = next(ranges, None)
+                except StaleRange as exc:
+                    raise _StaleRangeAfter(exc, total) from None
+                if prepared is None:
+                    break
+                if prepared.start_header.parent_hash != last_hash:
+                    log.warning(
+                        "block %d's parent is %s, the mirror has %s at %d: reorg",
+                        prepared.start,
+                        prepared.start_header.parent_hash,
+                        last_hash,
+                        last,
+                    )
+                    raise _ReorgError
+                count = self._write_range(prepared, last)
+                total += count
+                self._run_events += count
+                last, last_hash = prepared.end, prepared.end_header.hash
+                self.metrics.last_block.set(last)
+                self.metrics.lag.set(max(self._head - last, 0))
+                self.metrics.events.inc(count)
+                self.metrics.range_blocks.set(prepared.end - prepared.start + 1)
+                self.metrics.events_per_second.set(
+                    self._run_events / max(time.perf_counter() - self._run_started, 1e-9)
                 )
-                raise _ReorgError
-            began = time.perf_counter()
-            count = self._write_range(result, last)
-            total += count
-            last, last_hash = result.end, result.end_header.hash
-            self.metrics.last_block.set(last)
-            self.metrics.events.inc(count)
-            self.metrics.range_blocks.set(result.end - result.start + 1)
-            elapsed = result.seconds + time.perf_counter() - began
-            if elapsed > 0:
-                self.metrics.events_per_second.set(count / elapsed)
+                if last >= target:
+                    continue
+                # the rest of this run at the density seen so far
+                expected = total * (target - last) // (last - first + 1)
+                threshold = self.options.defer_indexes_above
+                if threshold is not None and not self._indexes_dropped and expected >= threshold:
+                    if held is None:
+                        held = self._obligation_count() - total
+                    if expected >= (held + total) // 2:  # rebuilding beats row-by-row maintenance
+                        self._drop_indexes()
+        finally:
+            ranges.close()  # stops the fetch and decode threads
         return total
+
+    # -- deferred secondary indexes --------------------------------------------------------------
+
+    def _obligation_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("SELECT COUNT(*) FROM obligations")).scalar_one())
+
+    def _missing_indexes(self) -> bool:
+        names = [name for name, _ in DEFERRABLE_INDEXES]
+        query = (
+            "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = 'obligations' AND indexname IN :names"
+            if self.postgres
+            else "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN :names"
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                text(query).bindparams(bindparam("names", expanding=True)), {"names": names}
+            ).scalar_one()
+        return int(found) != len(names)
+
+    def _drop_indexes(self) -> None:
+        log.info("large backfill: dropping the secondary indexes of obligations until it ends")
+        with self.engine.begin() as conn:
+            for name, _ in DEFERRABLE_INDEXES:
+                conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+        self._indexes_dropped = True
+
+    def _create_indexes(self) -> None:
+        began = time.perf_counter()
+        with self.engine.begin() as conn:
+            if self.postgres:
+                conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+            for _, definition in DEFERRABLE_INDEXES:
+                conn.execute(text(definition))
+        self._indexes_dropped = False
+        log.info("secondary indexes of obligations rebuilt in %.2fs", time.perf_counter() - began)
 
     def _handle_reorg(self) -> None:
         with self.engine.begin() as conn:
@@ -328,57 +435,9 @@ class Indexer:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _write_range(self, result: RangeResult, expected_last: int) -> int:
-        obligation_topic = self.decoder.obligation_topic
+    def _write_range(self, prepared: PreparedRange, expected_last: int) -> int:
+        result = prepared
         chain = self.chain_id
-        obligations: list[tuple[Any, ...]] = []
-        raw: list[tuple[Any, ...]] = []
-        others: list[DecodedEvent] = []
-        hashes: dict[int, tuple[str, int | None]] = {}
-        last_block = -1
-        for entry in result.logs:
-            if entry.get("removed"):
-                continue
-            block = int(entry["blockNumber"], 16)
-            index = int(entry["logIndex"], 16)
-            if block != last_block:
-                ts = entry.get("blockTimestamp")
-                hashes[block] = (entry["blockHash"], int(ts, 16) if ts else None)
-                last_block = block
-            topics = entry["topics"]
-            if topics and topics[0] == obligation_topic:
-                obligations.append(decode_obligation(entry, block, index))
-                raw.append(
-                    (
-                        chain,
-                        block,
-                        index,
-                        entry["blockHash"],
-                        entry["transactionHash"],
-                        "ObligationSubmitted",
-                        None,
-                    )
-                )
-                continue
-            event = self.decoder.decode(entry)
-            if event is None:
-                raw.append(
-                    (chain, block, index, entry["blockHash"], entry["transactionHash"], "unknown", None)
-                )
-                continue
-            others.append(event)
-            raw.append(
-                (
-                    chain,
-                    block,
-                    index,
-                    event.block_hash,
-                    event.tx_hash,
-                    event.name,
-                    json.dumps(event.args, sort_keys=True),
-                )
-            )
-        hashes[result.end] = (result.end_header.hash, result.end_header.timestamp)
         with self.engine.begin() as conn:
             moved = conn.execute(
                 text(
@@ -397,40 +456,34 @@ class Indexer:
                 raise ChainError(
                     "the checkpoint moved under this indexer: is another indexer writing this database?"
                 )
-            if obligations:
-                self._bulk_obligations(conn, obligations)
-            if raw:
-                self._bulk_raw(conn, raw)
-            for event in others:
+            reorg.record_hashes(conn, chain, prepared.hashes)
+            if prepared.count:
+                self._bulk_obligations(conn, prepared.obligations)
+                conn.execute(
+                    text(_RAW_FROM_OBLIGATIONS),
+                    {"c": chain, "lo": result.start << 24, "hi": (result.end + 1) << 24},
+                )
+            if prepared.raw:
+                self._bulk_raw(conn, prepared.raw)
+            for event in prepared.others:
                 self.apply(conn, event, append=True)
-            reorg.record_hashes(conn, chain, hashes)
             reorg.prune_window(conn, chain, self.options.reorg_window)
-        return len(obligations) + len(others)
+        return prepared.count + len(prepared.others)
 
-    def _bulk_obligations(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    def _bulk_obligations(self, conn: Connection, rows: list[tuple[Any, ...]] | str) -> None:
         driver = conn.connection.driver_connection
         assert driver is not None
-        if self.postgres:
+        if isinstance(rows, str):
             with (
                 driver.cursor() as cur,
                 cur.copy(f"COPY obligations ({_OBLIGATION_COLUMNS}) FROM STDIN") as copy,
             ):
-                null = "\\N"
-                lines = [
-                    f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\t{r[8]}\t{r[9]}\t{r[10]}\t"
-                    f"{r[11] or null}\t{r[12] or null}\tpending\n"
-                    for r in rows
-                ]
-                copy.write("".join(lines))
+                copy.write(rows)
             return
-        enc = encode_text
         driver.executemany(
             f"INSERT INTO obligations ({_OBLIGATION_COLUMNS}) "  # noqa: S608 - fixed column list
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'pending')",
-            [
-                (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], enc(r[10]), r[11], r[12])
-                for r in rows
-            ],
+            rows,
         )
 
     def _bulk_raw(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -439,10 +492,7 @@ class Indexer:
         if self.postgres:
             with driver.cursor() as cur, cur.copy(f"COPY raw_logs ({_RAW_COLUMNS}) FROM STDIN") as copy:
                 for r in rows:
-                    if r[6] is None:
-                        copy.write(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t\\N\n")
-                    else:
-                        copy.write_row(r)
+                    copy.write_row(r)
             return
         sql = f"INSERT INTO raw_logs ({_RAW_COLUMNS}) VALUES (?,?,?,?,?,?,?)"  # noqa: S608 - fixed columns
         driver.executemany(sql, rows)

@@ -11,23 +11,52 @@ adapt to the node and to the log density:
 * transport failures and node overload retry with exponential backoff.
 
 At most one range (about ``target_logs`` logs) is held per fetch, so memory is bounded whatever the
-history length.
+history length. A first fetch starts with a span of ``initial_blocks`` (default 1) and grows from
+there, so a dense chain never gets one huge first request.
+
+Responses are read in one piece (``stream=True`` and a single read: ``requests``' default 10 KiB
+chunking costs a third of the fetch time on multi-megabyte ``eth_getLogs`` answers) and parsed with
+orjson when it is installed (about twice as fast as :mod:`json` on log lists), else :mod:`json`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 
 from ledger.errors import ChainError
 
-__all__ = ["BlockHeader", "JsonRpc", "LogSource", "RangeResult", "RpcError", "is_range_error"]
+try:
+    import orjson
+
+    def _loads(data: bytes) -> Any:
+        return orjson.loads(data)
+
+except ImportError:  # pragma: no cover - orjson is a dependency; json is the fallback
+
+    def _loads(data: bytes) -> Any:
+        return json.loads(data)
+
+
+__all__ = [
+    "BlockHeader",
+    "JsonRpc",
+    "LogSource",
+    "RangeResult",
+    "RawRange",
+    "RpcError",
+    "StaleRange",
+    "is_range_error",
+    "result_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +106,16 @@ class BlockHeader:
     timestamp: int
 
 
+def result_of(payload: Any) -> Any:
+    """The ``result`` of a parsed JSON-RPC response, or its ``error`` raised as :class:`RpcError`."""
+    if not isinstance(payload, dict):
+        raise ChainError(f"not a JSON-RPC response: {str(payload)[:200]}")
+    if "error" in payload and payload["error"] is not None:
+        error = payload["error"]
+        raise RpcError(int(error.get("code", 0)), str(error.get("message", "")), error.get("data"))
+    return payload.get("result")
+
+
 class JsonRpc:
     """Minimal JSON-RPC over HTTP with retries on transport errors and overload responses."""
 
@@ -97,16 +136,32 @@ class JsonRpc:
         self._id = 0
 
     def call(self, method: str, params: list[Any]) -> Any:
+        return self._call(method, params, parse=True)
+
+    def call_raw(self, method: str, params: list[Any]) -> bytes:
+        """The response body, unparsed (transport failures retried; the body may hold an error)."""
+        body: bytes = self._call(method, params, parse=False)
+        return body
+
+    def _call(self, method: str, params: list[Any], *, parse: bool) -> Any:
         self._id += 1
         body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
         delay = 0.1
         for attempt in range(1, self.attempts + 1):
             try:
-                response = self.session.post(self.url, data=body, timeout=self.timeout)
-                if response.status_code in (429, 502, 503, 504):
-                    raise requests.ConnectionError(f"HTTP {response.status_code}")
-                payload = json.loads(response.content)
-            except (requests.ConnectionError, requests.Timeout, ValueError) as exc:
+                with self.session.post(self.url, data=body, timeout=self.timeout, stream=True) as response:
+                    if response.status_code in (429, 502, 503, 504):
+                        raise requests.ConnectionError(f"HTTP {response.status_code}")
+                    content = response.raw.read(decode_content=True)
+                if not parse:
+                    return content
+                payload = _loads(content)
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                urllib3.exceptions.HTTPError,
+                ValueError,
+            ) as exc:
                 if attempt == self.attempts:
                     raise ChainError(
                         f"{method} at {self.url} failed after {attempt} attempts: {exc}"
@@ -119,10 +174,7 @@ class JsonRpc:
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue
-            if "error" in payload and payload["error"] is not None:
-                error = payload["error"]
-                raise RpcError(int(error.get("code", 0)), str(error.get("message", "")), error.get("data"))
-            return payload["result"]
+            return result_of(payload)
         raise AssertionError("unreachable")
 
     def block_number(self) -> int:
@@ -165,6 +217,48 @@ class RangeResult:
     seconds: float
 
 
+class StaleRange(ChainError):
+    """The logs of a range's last block are not from the header read around the fetch: fetch again."""
+
+
+#: a JSON-RPC response body that is a result (not an error), judged from its first bytes
+_RESULT_HEAD = re.compile(rb'^\s*\{[^{]*"result"\s*:')
+_LOG_KEY = b'"logIndex"'
+
+
+@dataclass(slots=True)
+class RawRange:
+    """An ``eth_getLogs`` answer for blocks ``[start, end]`` as received: :meth:`parse` is left to
+    whoever consumes it (another thread), so the next request can go out at once. ``count`` is the
+    number of logs, counted in the bytes (every log object has exactly one ``logIndex`` key)."""
+
+    start: int
+    end: int
+    body: bytes
+    count: int
+    start_header: BlockHeader
+    end_header: BlockHeader
+    seconds: float
+
+    def parse(self) -> RangeResult:
+        began = time.perf_counter()
+        logs: list[dict[str, Any]] = result_of(_loads(self.body))
+        end_hex, end_hash = hex(self.end), self.end_header.hash
+        for entry in reversed(logs):  # the last block's logs are at the end
+            if entry["blockNumber"] != end_hex and int(entry["blockNumber"], 16) != self.end:
+                break
+            if entry["blockHash"] != end_hash:
+                raise StaleRange(f"block {self.end} changed while its logs were fetched")
+        return RangeResult(
+            self.start,
+            self.end,
+            logs,
+            self.start_header,
+            self.end_header,
+            self.seconds + time.perf_counter() - began,
+        )
+
+
 class LogSource:
     """Adaptive ``eth_getLogs`` for one contract."""
 
@@ -175,48 +269,66 @@ class LogSource:
         *,
         max_blocks: int = 5_000,
         target_logs: int = 20_000,
-        initial_blocks: int | None = None,
+        initial_blocks: int = 1,
     ) -> None:
         self.rpc = rpc
         self.address = address
         self.max_blocks = max(1, max_blocks)
         self.target_logs = max(1, target_logs)
-        self.span = min(self.max_blocks, initial_blocks or self.max_blocks)
+        self.span = min(self.max_blocks, max(1, initial_blocks))
 
     def fetch(self, start: int, limit: int) -> RangeResult:
         """Logs from ``start`` to at most ``limit`` (the span decides where the range ends)."""
         while True:
+            try:
+                return self.fetch_raw(start, limit).parse()
+            except StaleRange as exc:
+                log.info("%s; fetching again", exc)
+
+    def fetch_raw(self, start: int, limit: int) -> RawRange:
+        """:meth:`fetch` without the parse (nor the check that needs it: :meth:`RawRange.parse`)."""
+        params = [{"address": self.address, "fromBlock": hex(start), "toBlock": ""}]
+        while True:
             end = min(limit, start + self.span - 1)
+            params[0]["toBlock"] = hex(end)
             began = time.perf_counter()
             end_header = self.rpc.header(end)
             start_header = end_header if start == end else self.rpc.header(start)
-            try:
-                logs = self.rpc.get_logs(self.address, start, end)
-            except RpcError as exc:
-                if not is_range_error(exc.message):
-                    raise
-                if end == start:
-                    raise ChainError(
-                        f"the node refuses eth_getLogs even for the single block {start}: {exc}"
-                    ) from None
-                if any(marker in exc.message.lower() for marker in _RANGE_LIMIT_ONLY):
-                    self.max_blocks = max(1, min(self.max_blocks, end - start))
-                self.span = max(1, (end - start + 1) // 2)
-                log.info(
-                    "eth_getLogs %d-%d refused (%s): span now %d blocks", start, end, exc.message, self.span
-                )
-                continue
+            body = self.rpc.call_raw("eth_getLogs", params)
+            if not _RESULT_HEAD.match(body[:512]):  # an error, or an unusual layout: parse it here
+                try:
+                    logs = result_of(_loads(body))
+                except RpcError as exc:
+                    if not is_range_error(exc.message):
+                        raise
+                    if end == start:
+                        raise ChainError(
+                            f"the node refuses eth_getLogs even for the single block {start}: {exc}"
+                        ) from None
+                    if any(marker in exc.message.lower() for marker in _RANGE_LIMIT_ONLY):
+                        self.max_blocks = max(1, min(self.max_blocks, end - start))
+                    self.span = max(1, (end - start + 1) // 2)
+                    log.info(
+                        "eth_getLogs %d-%d refused (%s): span now %d blocks",
+                        start,
+                        end,
+                        exc.message,
+                        self.span,
+                    )
+                    continue
+                except ValueError as exc:
+                    raise ChainError(f"eth_getLogs {start}-{end}: unparseable answer: {exc}") from None
+                if not isinstance(logs, list):
+                    raise ChainError(f"eth_getLogs {start}-{end} answered {str(logs)[:200]}")
+                count = len(logs)
+            else:
+                count = body.count(_LOG_KEY)
             again = self.rpc.header(end)
             if again.hash != end_header.hash:
                 log.info("block %d changed while fetching its range; fetching again", end)
                 continue
-            if any(
-                int(entry["blockNumber"], 16) == end and entry["blockHash"] != end_header.hash
-                for entry in logs
-            ):
-                continue
-            self._adapt(end - start + 1, len(logs))
-            return RangeResult(start, end, logs, start_header, end_header, time.perf_counter() - began)
+            self._adapt(end - start + 1, count)
+            return RawRange(start, end, body, count, start_header, end_header, time.perf_counter() - began)
 
     def _adapt(self, blocks: int, count: int) -> None:
         if count > self.target_logs:

@@ -18,11 +18,13 @@ class IndexerMetrics:
         self.head_block = Gauge(
             "ledger_index_head_block", "Chain head seen by the indexer", registry=self.registry
         )
-        self.lag = Gauge("ledger_index_lag_blocks", "Head minus last indexed block", registry=self.registry)
+        self.lag = Gauge(
+            "ledger_index_lag_blocks", "Chain head minus last indexed block", registry=self.registry
+        )
         self.events = Counter("ledger_index_events", "Events written", registry=self.registry)
         self.events_per_second = Gauge(
             "ledger_index_events_per_second",
-            "Events written per second over the last range",
+            "Events written per second of wall-clock time by the latest run that wrote events",
             registry=self.registry,
         )
         self.reorgs = Counter("ledger_index_reorgs", "Reorgs rolled back", registry=self.registry)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from ledger.index.money import Money
@@ -79,6 +79,7 @@ class RawLog(SQLModel, table=True):
     ObligationSubmitted, whose fields are the ``obligations`` row with the same block and log index."""
 
     __tablename__ = "raw_logs"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     chain_id: int = Field(primary_key=True, sa_type=BigInteger)
     block_number: int = Field(primary_key=True, sa_type=BigInteger)
@@ -160,16 +161,24 @@ class Cycle(SQLModel, table=True):
 
 class Obligation(SQLModel, table=True):
     """One ObligationSubmitted. ``cycle_id`` is the cycle it was submitted to; ``status`` is decided by
-    the settlement of the cycle it was last input to (``status_cycle``), verified against its roots."""
+    the settlement of the cycle it was last input to (``status_cycle``), verified against its roots.
+
+    The three secondary indexes are dropped during a large backfill and rebuilt at its end (see
+    ``ledger.index.indexer.DEFERRABLE_INDEXES``)."""
 
     __tablename__ = "obligations"
     __table_args__ = (
-        UniqueConstraint("payer", "ref", name="uq_obligations_payer_ref"),
+        Index("uq_obligations_payer_ref", "payer", "ref", unique=True),
         Index("ix_obligations_cycle", "cycle_id"),
         Index("ix_obligations_payee", "payee"),
     )
 
-    id: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
+    # INTEGER on SQLite makes the id the table's rowid (64-bit there too); BIGINT elsewhere
+    id: int = Field(
+        primary_key=True,
+        sa_type=BigInteger().with_variant(Integer(), "sqlite"),
+        sa_column_kwargs={"autoincrement": False},
+    )
     block_number: int = Field(sa_type=BigInteger)
     log_index: int
     tx_hash: str

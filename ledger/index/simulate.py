@@ -17,7 +17,7 @@ from eth_utils.address import to_checksum_address
 from ledger.chain.client import TxSender
 from ledger.chain.hub import Hub
 from ledger.index.decode import EventDecoder, decode_obligation
-from ledger.index.logsource import JsonRpc
+from ledger.index.logsource import JsonRpc, LogSource
 from ledger.types import CycleStatus
 from oracle.netting import Obligation, Strategy, clear
 from oracle.proofs import obligation_roots
@@ -47,24 +47,23 @@ class CommitteeSim:
     deferred: dict[int, list[SimObligation]] = field(default_factory=dict)
 
     def submitted(self, cycle_id: int) -> list[SimObligation]:
+        """The obligations submitted to ``cycle_id``, in log order (fetched in ranges of about 20,000
+        logs, so a history of millions needs no giant response)."""
         rpc = JsonRpc(self.hub.client.rpc_url)
+        source = LogSource(rpc, self.hub.address.lower(), max_blocks=100_000, target_logs=20_000)
         topic = EventDecoder().obligation_topic
-        logs = rpc.call(
-            "eth_getLogs",
-            [
-                {
-                    "address": self.hub.address,
-                    "fromBlock": hex(self.start_block),
-                    "toBlock": "latest",
-                    "topics": [topic],
-                }
-            ],
-        )
+        head = rpc.block_number()
         out = []
-        for entry in logs:
-            row = decode_obligation(entry, int(entry["blockNumber"], 16), int(entry["logIndex"], 16))
-            if row[4] == cycle_id:
-                out.append(SimObligation(row[4], row[5], row[6], row[8], row[10], row[7]))
+        block = self.start_block
+        while block <= head:
+            result = source.fetch(block, head)
+            for entry in result.logs:
+                if entry.get("removed") or not entry["topics"] or entry["topics"][0] != topic:
+                    continue
+                row = decode_obligation(entry, int(entry["blockNumber"], 16), int(entry["logIndex"], 16))
+                if row[4] == cycle_id:
+                    out.append(SimObligation(row[4], row[5], row[6], row[8], row[10], row[7]))
+            block = result.end + 1
         return out
 
     def compute(self, cycle_id: int) -> tuple[Any, list[SimObligation], list[SimObligation]]:
