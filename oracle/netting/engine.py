@@ -19,7 +19,7 @@ columnar :func:`oracle.netting.columns.aggregate`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +31,14 @@ from oracle.netting.problem import CurrencyProblem, build_problems
 from oracle.netting.search import Budget
 from oracle.netting.types import BilateralKey, ClearingOutcome, NetPosition, Obligation, Strategy
 
-__all__ = ["bilateral_positions", "clear", "net_positions", "outcome_from_settled", "validate_obligations"]
+__all__ = [
+    "bilateral_positions",
+    "clear",
+    "clear_columns",
+    "net_positions",
+    "outcome_from_settled",
+    "validate_obligations",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +90,41 @@ def clear(
     """
     strategy = Strategy(strategy)
     validate_obligations(obligations)
-    n = len(obligations)
+    if not obligations:
+        return ClearingOutcome(strategy=strategy, settled=(), deferred=(), net_positions=())
+    return clear_columns(
+        ObligationColumns.from_obligations(obligations),
+        lambda: obligations,
+        liquidity,
+        strategy,
+        budget=budget,
+    )
+
+
+def clear_columns(
+    columns: ObligationColumns,
+    rows: Callable[[], Sequence[Obligation]],
+    liquidity: Mapping[tuple[str, str], int],
+    strategy: Strategy | str = Strategy.FIFO,
+    *,
+    budget: int | None = None,
+) -> ClearingOutcome:
+    """:func:`clear` for a caller that already holds the obligations as columns (participants and
+    currencies in name order, as :meth:`ObligationColumns.from_obligations` makes them).
+
+    ``rows()`` must return the same obligations as :class:`Obligation` values, in the same order; it
+    is called only when some currency needs gridlock resolution, so a fully funded cycle of a
+    million obligations never builds a million Python objects. The caller vouches for validity
+    (positive amounts, payer != payee): chain data is valid by construction.
+    """
+    strategy = Strategy(strategy)
+    n = len(columns)
     if n == 0:
         return ClearingOutcome(strategy=strategy, settled=(), deferred=(), net_positions=())
-    columns = ObligationColumns.from_obligations(obligations)
+    if list(columns.participants) != sorted(columns.participants) or list(columns.currencies) != sorted(
+        columns.currencies
+    ):
+        raise ValueError("columns must list participants and currencies in name order")
     names = columns.participants
     codes = columns.currencies
     n_c = len(codes)
@@ -97,7 +135,7 @@ def clear(
             hard.append(code)
     settled_flags = np.ones(n, dtype=bool)
     if hard:
-        for problem in build_problems(obligations, liquidity, hard):
+        for problem in build_problems(rows(), liquidity, hard):
             chosen = _clear_currency(problem, strategy, budget)
             order = problem.order
             for k, on in enumerate(chosen):

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter
 
+import numpy as np
+import numpy.typing as npt
+
 from ledger.types import NettingStrategy
-from oracle.netting.engine import clear
+from oracle.netting.columns import ObligationColumns
+from oracle.netting.engine import clear_columns
 from oracle.netting.types import ClearingOutcome, Obligation, Strategy
 from oracle.node.chainview import ChainObligation, ClearingResult, Position
 from oracle.proofs import BackgroundLeafHashes, root_from_leaf_hashes
@@ -59,23 +63,48 @@ def _clear(
     liquidity: Mapping[tuple[bytes, bytes], int],
     strategy: NettingStrategy,
 ) -> ClearingOutcome:
-    """The engine's outcome; texts are made once per participant and currency, not per row (at a
-    million obligations per-row conversions cost more than the clearing itself)."""
+    """The engine's outcome, from columns built straight from the chain's obligations.
+
+    At a million obligations, building engine ``Obligation`` values (and their texts) per row costs
+    more than the clearing itself; they are built only if a currency needs gridlock resolution.
+    """
     party_text = {p: address_text(p) for p in parties}
     code_text = {c: currency_text(c) for c in codes}
-    as_party = party_text.__getitem__
-    engine_input = list(
-        map(
-            Obligation,
-            repeat(""),  # the reference is for the engine's messages only; chain data is valid
-            map(as_party, map(attrgetter("payer"), obligations)),
-            map(as_party, map(attrgetter("payee"), obligations)),
-            map(code_text.__getitem__, map(attrgetter("currency"), obligations)),
-            map(attrgetter("amount"), obligations),
+    names = sorted(party_text.values())
+    currencies = sorted(code_text.values())
+    pid = {raw: names.index(text) for raw, text in party_text.items()}
+    cid = {raw: currencies.index(text) for raw, text in code_text.items()}
+    n = len(obligations)
+
+    def index(column: str, ids: dict[bytes, int]) -> npt.NDArray[np.int64]:
+        return np.fromiter(
+            map(ids.__getitem__, map(attrgetter(column), obligations)), dtype=np.int64, count=n
         )
+
+    columns = ObligationColumns.build(
+        names,
+        currencies,
+        payer=index("payer", pid),
+        payee=index("payee", pid),
+        currency=index("currency", cid),
+        amounts=list(map(attrgetter("amount"), obligations)),
     )
+
+    def rows() -> list[Obligation]:
+        as_party = party_text.__getitem__
+        return list(
+            map(
+                Obligation,
+                repeat(""),  # the reference is for the engine's messages only; chain data is valid
+                map(as_party, map(attrgetter("payer"), obligations)),
+                map(as_party, map(attrgetter("payee"), obligations)),
+                map(code_text.__getitem__, map(attrgetter("currency"), obligations)),
+                map(attrgetter("amount"), obligations),
+            )
+        )
+
     engine_liquidity = {(address_text(p), currency_text(c)): value for (p, c), value in liquidity.items()}
-    return clear(engine_input, engine_liquidity, ENGINE_STRATEGY[strategy])
+    return clear_columns(columns, rows, engine_liquidity, ENGINE_STRATEGY[strategy])
 
 
 def _positions(

@@ -8,6 +8,7 @@ import http.server
 import io
 import json
 import logging
+import random
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,8 @@ from ledger.keys import dev_signer
 from ledger.submit import rolling_commitment, validate_obligations
 from ledger.testing import Devnet
 from ledger.types import CycleStatus, NettingStrategy
+from oracle.netting import Obligation, clear
+from oracle.node import compute
 from oracle.node.chainview import ZERO32, ChainObligation, input_commitment, submissions_hash
 from oracle.node.compute import compute_result
 from oracle.node.history import CycleHistory
@@ -250,3 +253,30 @@ def test_a_node_rebuilds_its_history_when_the_chain_is_behind_its_checkpoint(
         node.step()
     assert devnet.hub.cycle(1).status is CycleStatus.SETTLED
     assert again[0].history.next_cycle == 1  # rebuilt from the deployment block
+
+
+@pytest.mark.parametrize("funding", [0, 5_000, 10**30])
+def test_the_nodes_columnar_clearing_equals_the_engine_on_obligation_rows(funding: int) -> None:
+    """``compute`` builds the engine's columns straight from chain rows (no per-row objects unless a
+    currency gridlocks): the outcome must equal ``clear`` on the equivalent ``Obligation`` list."""
+    rng = random.Random(funding)
+    parties = [rng.randbytes(20) for _ in range(9)]
+    codes = [b"USD", b"SGD", b"\x01\x02\x03"]
+    obligations = []
+    for i in range(3_000):
+        p, q = rng.sample(parties, 2)
+        obligations.append(
+            ChainObligation(4, p, q, codes[i % 3], 0, rng.randint(1, 3_000), i.to_bytes(32, "big"))
+        )
+    liquidity = {(p, c): funding for p in parties for c in codes}
+    ps, cs = compute.participants_and_currencies(obligations)
+    ours = compute._clear(obligations, ps, cs, liquidity, NettingStrategy.MAX_VALUE)
+    rows = [
+        Obligation(
+            "", "0x" + ob.payer.hex(), "0x" + ob.payee.hex(), compute.currency_text(ob.currency), ob.amount
+        )
+        for ob in obligations
+    ]
+    text_liquidity = {("0x" + p.hex(), compute.currency_text(c)): v for (p, c), v in liquidity.items()}
+    assert ours == clear(rows, text_liquidity, "max-value")
+    assert (len(ours.deferred) > 0) == (funding < 10**30)
