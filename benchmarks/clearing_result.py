@@ -24,32 +24,21 @@ import argparse
 import os
 import random
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eth_abi.abi import encode as abi_encode
-from eth_hash.auto import keccak as eth_hash_keccak
-
 from ledger.types import NettingStrategy
 from oracle.node.chainview import ChainObligation
 from oracle.node.compute import compute_result
-from oracle.proofs import OBLIGATION_LEAF_ENCODING, obligation_roots
+from oracle.proofs import obligation_roots
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from merkle_roots import _baseline_root, best_of  # the same baseline tree and timing helper
 
 _T = TypeVar("_T")
-
-
-def best_of(repeat: int, fn: Callable[[], _T]) -> tuple[float, _T]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    assert result is not None
-    return best, result
 
 
 def synthetic(n: int, participants: int, seed: int = 20261124) -> list[ChainObligation]:
@@ -84,24 +73,20 @@ def baseline_nets(obligations: Sequence[ChainObligation]) -> dict[tuple[bytes, b
 
 
 def baseline_root(obligations: Sequence[ChainObligation]) -> bytes:
-    """OpenZeppelin's StandardMerkleTree written plainly: encode, double-hash, sort, node by node."""
-    leaves = sorted(
-        eth_hash_keccak(
-            eth_hash_keccak(
-                abi_encode(
-                    list(OBLIGATION_LEAF_ENCODING),
-                    [ob.origin_cycle, ob.payer, ob.payee, ob.currency, ob.amount, ob.ref],
-                )
+    """OpenZeppelin's StandardMerkleTree written plainly (``merkle_roots.py``'s baseline)."""
+    return _baseline_root(
+        [
+            (
+                ob.origin_cycle,
+                "0x" + ob.payer.hex(),
+                "0x" + ob.payee.hex(),
+                ob.currency.decode(),
+                ob.amount,
+                ob.ref,
             )
-        )
-        for ob in obligations
+            for ob in obligations
+        ]
     )
-    n = len(leaves)
-    tree: list[bytes] = [b""] * (n - 1) + leaves[::-1]
-    for i in range(n - 2, -1, -1):
-        a, b = sorted((tree[2 * i + 1], tree[2 * i + 2]))
-        tree[i] = eth_hash_keccak(a + b)
-    return tree[0]
 
 
 def main(argv: Sequence[str] | None = None) -> None:

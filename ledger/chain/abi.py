@@ -8,19 +8,8 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_utils.address import to_checksum_address
 
+from ledger.abi import canonical_type, signature
 from ledger.hashing import keccak256
-
-
-def _canonical_type(param: dict[str, Any]) -> str:
-    kind = str(param["type"])
-    if kind.startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in param["components"])
-        return f"({inner}){kind[5:]}"
-    return kind
-
-
-def signature(entry: dict[str, Any]) -> str:
-    return f"{entry['name']}({','.join(_canonical_type(p) for p in entry.get('inputs', []))})"
 
 
 def format_value(value: Any, abi_type: str) -> str:
@@ -41,7 +30,7 @@ class AbiError:
 
     @property
     def types(self) -> list[str]:
-        return [_canonical_type(p) for p in self.inputs]
+        return [canonical_type(p) for p in self.inputs]
 
 
 @dataclass(frozen=True)

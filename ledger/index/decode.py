@@ -16,7 +16,7 @@ from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 
-from ledger.abi import hub_abi
+from ledger.abi import hub_abi, signature
 from ledger.hashing import keccak256
 
 __all__ = [
@@ -168,19 +168,9 @@ def _json_value(value: Any, abi_type: str) -> Any:
     return value
 
 
-def _canonical_type(param: dict[str, Any]) -> str:
-    kind = str(param["type"])
-    if kind.startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in param["components"])
-        return f"({inner}){kind[5:]}"
-    return kind
-
-
 def event_topic(entry: dict[str, Any]) -> str:
-    """``0x`` + keccak of the event's canonical signature (as ``ledger.chain.abi.signature``; not
-    imported from there: ``ledger.chain`` imports web3, 0.7 s of start-up this module does not need)."""
-    types = ",".join(_canonical_type(p) for p in entry.get("inputs", []))
-    return "0x" + keccak256(f"{entry['name']}({types})".encode()).hex()
+    """``0x`` + keccak of the event's canonical signature."""
+    return "0x" + keccak256(signature(entry).encode()).hex()
 
 
 class EventDecoder:
