@@ -108,9 +108,13 @@ def clear_columns(
     strategy: Strategy | str = Strategy.FIFO,
     *,
     budget: int | None = None,
+    bilateral_nets: bool = True,
 ) -> ClearingOutcome:
     """:func:`clear` for a caller that already holds the obligations as columns (participants and
     currencies in name order, as :meth:`ObligationColumns.from_obligations` makes them).
+
+    ``bilateral_nets=False`` leaves :attr:`ClearingOutcome.bilateral` empty: the bilateral nets are
+    for reporting, and an oracle node, which needs only the multilateral ones, saves their cost.
 
     ``rows()`` must return the same obligations as :class:`Obligation` values, in the same order; it
     is called only when some currency needs gridlock resolution, so a fully funded cycle of a
@@ -141,7 +145,7 @@ def clear_columns(
             for k, on in enumerate(chosen):
                 if not on:
                     settled_flags[order[k]] = False
-    return _outcome(columns, settled_flags, strategy, all_nets if not hard else None)
+    return _outcome(columns, settled_flags, strategy, all_nets if not hard else None, bilateral_nets)
 
 
 def _clear_currency(problem: CurrencyProblem, strategy: Strategy, budget: int | None) -> list[bool]:
@@ -156,6 +160,7 @@ def _outcome(
     settled_flags: npt.NDArray[np.bool_],
     strategy: Strategy,
     all_nets: list[int] | None,
+    bilateral_nets: bool = True,
 ) -> ClearingOutcome:
     everything = bool(settled_flags.all())
     mask = None if everything else settled_flags
@@ -178,7 +183,7 @@ def _outcome(
         net_positions=tuple(positions),
         settled_value=dict(zip(codes, value, strict=True)),
         gross_value=dict(zip(codes, gross, strict=True)),
-        bilateral=bilateral(columns, mask),
+        bilateral=bilateral(columns, mask) if bilateral_nets else {},
     )
 
 

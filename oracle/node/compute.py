@@ -21,7 +21,7 @@ from oracle.netting.columns import ObligationColumns
 from oracle.netting.engine import clear_columns
 from oracle.netting.types import ClearingOutcome, Obligation, Strategy
 from oracle.node.chainview import ChainObligation, ClearingResult, Position
-from oracle.proofs import BackgroundLeafHashes, root_from_leaf_hashes
+from oracle.proofs import ClearingRoots
 
 ENGINE_STRATEGY = {NettingStrategy.FIFO: Strategy.FIFO, NettingStrategy.MAX_VALUE: Strategy.MAX_VALUE}
 
@@ -104,7 +104,7 @@ def _clear(
         )
 
     engine_liquidity = {(address_text(p), currency_text(c)): value for (p, c), value in liquidity.items()}
-    return clear_columns(columns, rows, engine_liquidity, ENGINE_STRATEGY[strategy])
+    return clear_columns(columns, rows, engine_liquidity, ENGINE_STRATEGY[strategy], bilateral_nets=False)
 
 
 def _positions(
@@ -135,15 +135,14 @@ def compute_result(
 
     ``workers`` processes hash the Merkle leaves and build the trees (the result does not depend on it).
     """
-    # Leaf hashes do not depend on the outcome: forked workers hash them while this process clears.
-    parties, codes = participants_and_currencies(obligations)
-    with BackgroundLeafHashes([ob.leaf_fields() for ob in obligations], workers=workers) as leaves:
+    # Leaf hashes do not depend on the outcome: forked workers hash them while this process clears
+    # (see oracle.proofs.roots), and this process joins in once it has cleared.
+    with ClearingRoots.of_rows(obligations, fields=ChainObligation.leaf_fields, workers=workers) as pending:
+        parties, codes = participants_and_currencies(obligations)
         outcome = _clear(obligations, parties, codes, liquidity, strategy)
-        hashes = leaves.result()
+        settled_root, deferred_root = pending.roots(outcome.settled, outcome.deferred)
     settled = tuple(obligations[i] for i in outcome.settled)
     deferred = tuple(obligations[i] for i in outcome.deferred)
-    settled_root = root_from_leaf_hashes([hashes[i] for i in outcome.settled], workers=workers)
-    deferred_root = root_from_leaf_hashes([hashes[i] for i in outcome.deferred], workers=workers)
     positions = _positions(outcome, parties, codes)
     result = ClearingResult(
         cycle_id=cycle_id,

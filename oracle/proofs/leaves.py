@@ -35,7 +35,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from itertools import pairwise
 from typing import Any, NamedTuple
 
 import sha3
@@ -45,31 +44,25 @@ from oracle.proofs.merkle import (
     ZERO_ROOT,
     EmptyTreeError,
     StandardMerkleTree,
-    _Forked,
     _hex_to_bytes,
     _is_valid_merkle_tree,
-    _leaf_tree,
-    _split32,
     _to_int,
     build_from_leaf_hashes,
-    fill_trees,
-    fork_available,
     hex32,
     process_proof,
-    root_from_leaf_hashes,
 )
 
 __all__ = [
     "OBLIGATION_LEAF_ENCODING",
-    "BackgroundLeafHashes",
     "ObligationLeafFields",
     "ObligationTree",
+    "PrefixStates",
     "checksum_address",
     "encode_obligation",
+    "hash_rows",
     "obligation_leaf_hash",
     "obligation_leaf_hashes",
     "obligation_leaf_values",
-    "obligation_roots",
 ]
 
 OBLIGATION_LEAF_ENCODING: tuple[str, ...] = ("uint64", "address", "address", "bytes3", "uint256", "bytes32")
@@ -87,8 +80,6 @@ _ZERO8 = bytes(8)
 # Cached prefix states are a few hundred bytes each; past this many distinct
 # (cycle, payer, payee, currency) keys the cache starts over rather than grow.
 _PREFIX_CACHE_LIMIT = 1 << 16
-# Below this many rows in all, forking costs more than it saves.
-_PARALLEL_MIN_ROWS = 1 << 16
 
 
 class ObligationLeafFields(NamedTuple):
@@ -237,9 +228,16 @@ def obligation_leaf_values(  # noqa: PLR0917 - the six leaf fields, in Solidity 
 # Many obligations
 
 
-def _hash_rows(rows: Sequence[Sequence[Any]]) -> list[bytes]:
-    """Leaf hashes of ``rows`` (the hot loop; see the module docstring)."""
-    states: dict[tuple[Any, Any, Any, Any], Any] = {}
+PrefixStates = dict[tuple[Any, Any, Any, Any], Any]
+"""Absorbed Keccak states of leaf prefixes, by (cycle, payer, payee, currency); see the module
+docstring. A caller hashing many chunks keeps one and passes it to every :func:`hash_rows` call."""
+
+
+def hash_rows(rows: Sequence[Sequence[Any]], states: PrefixStates | None = None) -> list[bytes]:
+    """Leaf hashes of ``rows`` (the hot loop; see the module docstring), reusing and filling the
+    prefix-state cache ``states`` if given."""
+    if states is None:
+        states = {}
     inner: list[bytes] = []  # keccak256(abi.encode(...)) per row
     append = inner.append
     k = _keccak
@@ -269,117 +267,7 @@ def _hash_rows(rows: Sequence[Sequence[Any]]) -> list[bytes]:
 
 def obligation_leaf_hashes(rows: Iterable[Sequence[Any]]) -> list[bytes]:
     """``obligation_leaf_hash`` of every row (6-sequences in field order), in order, fast."""
-    return _hash_rows(rows if isinstance(rows, Sequence) else list(rows))
-
-
-# This process's share of the rows relative to each forked child's: a child also pays for
-# copy-on-write faults and for joining and sending its hashes, so it gets a little less.
-_PARENT_WEIGHT = 1.15
-
-
-def _bounds(n: int, parts: int, parent_weight: float = _PARENT_WEIGHT) -> list[tuple[int, int]]:
-    """Row ranges of the shares, this process's first."""
-    total = parent_weight + parts - 1
-    cuts = [0] + [round(n * (parent_weight + i) / total) for i in range(parts - 1)] + [n]
-    return list(pairwise(cuts))
-
-
-class BackgroundLeafHashes:
-    """Leaf hashes of ``rows`` (in row order), hashed by forked children from construction on.
-
-    A leaf depends only on its obligation, not on whether it settles, so a committee member can
-    hash every leaf while it is still clearing: the children start at once, this process does its
-    share (``parent_weight`` of a child's) in :meth:`result`, after its own work. Without fork, with
-    one worker or few rows everything happens in :meth:`result`. Use as a context manager, or call
-    :meth:`close` on an error path, so that no child outlives the caller.
-    """
-
-    #: the caller is busy clearing meanwhile, so its share is smaller (0.6 of a child's, measured)
-    PARENT_WEIGHT = 0.6
-
-    def __init__(self, rows: Sequence[Sequence[Any]], *, workers: int) -> None:
-        self._rows = rows
-        n = len(rows)
-        self._forked: _Forked[int] | None = None
-        if workers <= 1 or n < _PARALLEL_MIN_ROWS or not fork_available():
-            self._bounds = [(0, n)]
-            return
-        self._bounds = _bounds(n, workers, self.PARENT_WEIGHT)
-
-        def run(share: int) -> bytes:
-            lo, hi = self._bounds[share]
-            return b"".join(_hash_rows(rows[lo:hi]))
-
-        self._forked = _Forked(run, range(1, workers))
-
-    def result(self) -> list[bytes]:
-        """Every leaf hash, in row order (waits for the children)."""
-        lo, hi = self._bounds[0]
-        hashes = _hash_rows(self._rows[lo:hi])
-        if self._forked is not None:
-            forked, self._forked = self._forked, None
-            for blob in forked.results():
-                hashes += _split32(blob)
-        return hashes
-
-    def close(self) -> None:
-        if self._forked is not None:
-            self._forked.close()
-            self._forked = None
-
-    def __enter__(self) -> BackgroundLeafHashes:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def obligation_roots(
-    settled: Sequence[Sequence[Any]], deferred: Sequence[Sequence[Any]], *, workers: int = 1
-) -> tuple[bytes, bytes]:
-    """Settled and deferred roots of a clearing result (``ZERO_ROOT`` for an empty set).
-
-    The clearing-time fast path: leaf hashes, sort, internal nodes, nothing kept. With
-    ``workers > 1`` (see :mod:`oracle.proofs.merkle` on forking) the rows are split across this
-    process and ``workers - 1`` forked children, each hashing and sorting its share of both sets;
-    the sorted runs are merged here (``list.sort`` merges presorted runs in linear time), and the
-    subtrees are again spread over forked children, which return subtree roots only.
-    """
-    total = len(settled) + len(deferred)
-    if workers <= 1 or total < _PARALLEL_MIN_ROWS or not fork_available():
-        return root_from_leaf_hashes(_hash_rows(settled)), root_from_leaf_hashes(_hash_rows(deferred))
-
-    s_bounds = _bounds(len(settled), workers)
-    d_bounds = _bounds(len(deferred), workers)
-
-    def run(share: int) -> bytes:
-        (s_lo, s_hi), (d_lo, d_hi) = s_bounds[share], d_bounds[share]
-        s = _hash_rows(settled[s_lo:s_hi])
-        s.sort()
-        d = _hash_rows(deferred[d_lo:d_hi])
-        d.sort()
-        s += d
-        return b"".join(s)
-
-    forked = _Forked(run, range(1, workers))
-    try:
-        s_all = _hash_rows(settled[s_bounds[0][0] : s_bounds[0][1]])
-        s_all.sort()
-        d_all = _hash_rows(deferred[d_bounds[0][0] : d_bounds[0][1]])
-        d_all.sort()
-        blobs = forked.results()
-    finally:
-        forked.close()
-    for share, blob in enumerate(blobs, start=1):
-        cut = 32 * (s_bounds[share][1] - s_bounds[share][0])
-        s_all += _split32(blob[:cut])
-        d_all += _split32(blob[cut:])
-    s_all.sort()
-    d_all.sort()
-    trees = [_leaf_tree(leaves) for leaves in (s_all, d_all) if leaves]
-    fill_trees(trees, workers=workers, full=False)
-    roots = iter(t[0] for t in trees)
-    return (next(roots) if s_all else ZERO_ROOT), (next(roots) if d_all else ZERO_ROOT)
+    return hash_rows(rows if isinstance(rows, Sequence) else list(rows))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -408,7 +296,7 @@ class ObligationTree:
         rows = [o if isinstance(o, ObligationLeafFields) else ObligationLeafFields(*o) for o in obligations]
         if not rows:
             return cls([], [], [])
-        built = build_from_leaf_hashes(_hash_rows(rows), workers=workers)
+        built = build_from_leaf_hashes(hash_rows(rows), workers=workers)
         return cls(rows, built.nodes, built.tree_indices)
 
     @classmethod
@@ -440,7 +328,7 @@ class ObligationTree:
             if isinstance(ti, bool) or not isinstance(ti, int) or not 0 <= ti < len(nodes):
                 raise ValueError(f"Invalid treeIndex {ti!r}")
             tree_indices.append(ti)
-        hashes = _hash_rows(rows)
+        hashes = hash_rows(rows)
         if any(nodes[ti] != h for ti, h in zip(tree_indices, hashes, strict=True)):
             raise ValueError("Merkle tree does not contain the expected value")
         if not _is_valid_merkle_tree(nodes):

@@ -18,9 +18,10 @@ same root, proofs and JSON dump, and each loads the other's dump:
 Empty trees: the JS library throws on zero leaves, and so does :meth:`StandardMerkleTree.of`
 (:class:`EmptyTreeError`). The project's convention for an empty *set* is the root
 :data:`ZERO_ROOT` (``bytes32(0)``), which the contracts read as "no obligations" (see
-``ClearingResults._checkRoot`` and ``verifyObligation``); :func:`root_from_leaf_hashes` returns
-it for an empty list. No proof exists for an empty set, and no dump either: the JS loader
-rejects a tree with no nodes, so an empty tree is never dumped.
+``ClearingResults._checkRoot`` and ``verifyObligation``);
+:func:`oracle.proofs.roots.root_from_leaf_hashes` returns it for an empty list. No proof exists
+for an empty set, and no dump either: the JS loader rejects a tree with no nodes, so an empty
+tree is never dumped.
 
 Value formats accepted for hashing are those of ``@metamask/abi-utils`` (what the JS library
 encodes with): integers as ``int``, decimal strings or ``0x`` hex strings; addresses, ``bytesN``
@@ -68,7 +69,6 @@ __all__ = [
     "make_merkle_tree",
     "process_multi_proof",
     "process_proof",
-    "root_from_leaf_hashes",
     "standard_leaf_hash",
     "standard_node_hash",
     "verify_proof",
@@ -436,13 +436,12 @@ def _internal_count(levels: list[tuple[int, int]]) -> int:
     return sum(b - a for a, b in levels)
 
 
-def fill_trees(trees: Sequence[list[bytes]], *, workers: int = 1, full: bool = True) -> None:
+def fill_trees(trees: Sequence[list[bytes]], *, workers: int = 1) -> None:
     """Compute the internal nodes of node arrays made by placing leaves (see :func:`make_merkle_tree`).
 
     With ``workers > 1`` (and trees big enough to pay for a fork) the subtrees below a split depth
-    are spread over ``workers - 1`` forked children plus this process; the top levels are done
-    here. With ``full=False`` only what the roots need is brought back from the children, so
-    ``tree[0]`` is right but other internal nodes computed by children stay empty.
+    are spread over ``workers - 1`` forked children plus this process, which send their nodes
+    back; the top levels are done here. (For roots alone, :mod:`oracle.proofs.roots` is leaner.)
     """
     parallel = workers > 1 and fork_available()
     big = [t for t in trees if (len(t) + 1) // 2 >= _PARALLEL_MIN_LEAVES] if parallel else []
@@ -471,13 +470,10 @@ def fill_trees(trees: Sequence[list[bytes]], *, workers: int = 1, full: bool = T
 
     def run(share: list[tuple[int, int, list[tuple[int, int]]]]) -> bytes:
         parts: list[bytes] = []
-        for ti, root, levels in share:
+        for ti, _root, levels in share:
             t = big[ti]
             _fill_subtree(t, levels)
-            if full:
-                parts.extend(b"".join(t[a:b]) for a, b in levels)
-            else:
-                parts.append(t[root])
+            parts.extend(b"".join(t[a:b]) for a, b in levels)
         return b"".join(parts)
 
     forked = _Forked(run, shares[1:])
@@ -490,15 +486,11 @@ def fill_trees(trees: Sequence[list[bytes]], *, workers: int = 1, full: bool = T
     for share, blob in zip(shares[1:], blobs, strict=True):
         nodes = _split32(blob)
         pos = 0
-        for ti, root, levels in share:
+        for ti, _root, levels in share:
             t = big[ti]
-            if full:
-                for a, b in levels:
-                    t[a:b] = nodes[pos : pos + b - a]
-                    pos += b - a
-            else:
-                t[root] = nodes[pos]
-                pos += 1
+            for a, b in levels:
+                t[a:b] = nodes[pos : pos + b - a]
+                pos += b - a
     for t in big:
         n_internal = (len(t) + 1) // 2 - 1
         _fill_range(t, min((1 << depth) - 1, n_internal))
@@ -517,14 +509,12 @@ class LeafTree:
         return self.nodes[0]
 
 
-def build_from_sorted_leaf_hashes(
-    sorted_hashes: Sequence[bytes], *, workers: int = 1, full: bool = True
-) -> list[bytes]:
+def build_from_sorted_leaf_hashes(sorted_hashes: Sequence[bytes], *, workers: int = 1) -> list[bytes]:
     """Node array for leaf hashes already in tree order (ascending for a StandardMerkleTree)."""
     if not sorted_hashes:
         raise EmptyTreeError("Expected non-zero number of leaves")
     tree = _leaf_tree(sorted_hashes)
-    fill_trees([tree], workers=workers, full=full)
+    fill_trees([tree], workers=workers)
     return tree
 
 
@@ -545,19 +535,6 @@ def build_from_leaf_hashes(
     for position, value_index in enumerate(order):
         tree_indices[value_index] = last - position
     return LeafTree(nodes, tree_indices)
-
-
-def root_from_leaf_hashes(hashes: Iterable[bytes], *, workers: int = 1) -> bytes:
-    """StandardMerkleTree root of the given leaf hashes; :data:`ZERO_ROOT` when there are none.
-
-    The fast path for roots only: no index bookkeeping, and with ``workers > 1`` children hand back
-    subtree roots only. Leaf hashes are not checked for length (32 bytes each is the caller's
-    contract; :func:`build_from_leaf_hashes` checks).
-    """
-    leaves = sorted(hashes)
-    if not leaves:
-        return ZERO_ROOT
-    return build_from_sorted_leaf_hashes(leaves, workers=workers, full=False)[0]
 
 
 # --------------------------------------------------------------------------------------------------

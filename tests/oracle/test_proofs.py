@@ -21,8 +21,8 @@ from eth_utils.crypto import keccak as eth_keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import oracle.proofs.leaves as leaves_mod
 import oracle.proofs.merkle as merkle_mod
+import oracle.proofs.roots as roots_mod
 from ledger.hashing import keccak256
 from ledger.types import NettingStrategy
 from oracle.node.chainview import ChainObligation
@@ -30,7 +30,7 @@ from oracle.node.compute import compute_result
 from oracle.proofs import (
     OBLIGATION_LEAF_ENCODING,
     ZERO_ROOT,
-    BackgroundLeafHashes,
+    ClearingRoots,
     EmptyTreeError,
     ObligationLeafFields,
     ObligationTree,
@@ -523,7 +523,9 @@ def test_builders_agree(hashes: list[bytes]) -> None:
 def tiny_parallel_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fork even for tiny inputs, so the parallel code paths run in a fast test."""
     monkeypatch.setattr(merkle_mod, "_PARALLEL_MIN_LEAVES", 1)
-    monkeypatch.setattr(leaves_mod, "_PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(roots_mod, "_PARALLEL_MIN_LEAVES", 1)
+    monkeypatch.setattr(roots_mod, "_PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(roots_mod, "_MIN_CHUNK", 3)
 
 
 @pytest.mark.skipif(not merkle_mod.fork_available(), reason="needs fork")
@@ -560,16 +562,19 @@ def test_parallel_worker_failure_is_reported(
     if not merkle_mod.fork_available():
         pytest.skip("needs fork")
 
-    def boom(tree: list[bytes], levels: list[tuple[int, int]]) -> None:
+    def boom(*args: object) -> None:
         raise RuntimeError("worker exploded")
 
     rows = [
         ObligationLeafFields(1, b"\x01" * 20, b"\x02" * 20, "SGD", i, bytes([i]) * 32) for i in range(1, 50)
     ]
-    # Children inherit the patched function (fork); so does this process, which fails first.
+    # Children inherit the patched functions (fork); so does this process, which may fail first.
     monkeypatch.setattr(merkle_mod, "_fill_subtree", boom)
+    monkeypatch.setattr(roots_mod, "subtree_root", boom)
     with pytest.raises(RuntimeError, match=r"exploded|died"):
         obligation_roots(rows, rows, workers=2)
+    with pytest.raises(RuntimeError, match=r"exploded|died"):
+        build_from_leaf_hashes(obligation_leaf_hashes(rows), workers=2)
 
 
 # ---- stored vectors --------------------------------------------------------------------------------------
@@ -612,10 +617,10 @@ def test_vectors_file_is_current() -> None:
     )
 
 
-def test_background_leaf_hashes_equal_the_serial_ones_and_the_node_result_ignores_workers() -> None:
-    """Forked workers hash leaves while the caller clears: same hashes, in row order, and the same
-    clearing result whatever the worker count (above the fork threshold, so the children run)."""
-    n = leaves_mod._PARALLEL_MIN_ROWS + 1000
+def test_background_roots_equal_the_serial_ones_and_the_node_result_ignores_workers() -> None:
+    """Forked workers hash leaves while the caller clears: same roots, and the same clearing result
+    whatever the worker count (above the fork threshold, so the children run)."""
+    n = roots_mod._PARALLEL_MIN_ROWS + 1000
     parties = [bytes([i + 1]) * 20 for i in range(7)]
     obligations = [
         ChainObligation(
@@ -631,8 +636,9 @@ def test_background_leaf_hashes_equal_the_serial_ones_and_the_node_result_ignore
         if i % 7 != (i * 3 + 1) % 7
     ]
     rows = [ob.leaf_fields() for ob in obligations]
-    with BackgroundLeafHashes(rows, workers=3) as pending:
-        assert pending.result() == obligation_leaf_hashes(rows)
+    expected = obligation_roots(rows[::2], rows[1::2])
+    with ClearingRoots.of_rows(obligations, fields=ChainObligation.leaf_fields, workers=3) as pending:
+        assert pending.roots(range(0, len(rows), 2), range(1, len(rows), 2)) == expected
     liquidity = {(p, b"USD"): 10**15 for p in parties}  # no SGD liquidity: SGD gridlocks
     results = [
         compute_result(3, b"\x07" * 32, obligations, liquidity, NettingStrategy.MAX_VALUE, workers=w)
