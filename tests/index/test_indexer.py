@@ -3,6 +3,8 @@ against the roots, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import text
 
 from ledger.index.db import make_engine
@@ -16,7 +18,7 @@ from ledger.types import CycleStatus, ParticipantStatus
 
 
 def _int(value: object) -> int:
-    return decode_text(value) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
+    return decode_text(value) if isinstance(value, str) else int(cast(int, value))
 
 
 def test_mirror_equals_chain(devnet: Devnet, db_url: str) -> None:

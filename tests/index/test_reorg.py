@@ -4,6 +4,7 @@ re-indexed to equality with a mirror built from scratch."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -16,7 +17,7 @@ from ledger.index.testing import fresh_postgres_url, mirror_dump
 from ledger.testing import Devnet
 
 
-def rpc(devnet: Devnet, method: str, *params: object) -> object:
+def rpc(devnet: Devnet, method: str, *params: Any) -> Any:
     reply = requests.post(
         devnet.node.url,
         json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from eth_typing import HexStr
+from eth_utils.address import to_checksum_address
 
 from ledger.abi import hub_abi
 from ledger.build.artifacts import canonical_abi_json, forge_artifact_path, load_artifact
@@ -90,7 +92,7 @@ def test_zero_gas_price_network(tmp_path: Path) -> None:
     try:
         net = deploy_devnet(node, hub_artifact(), tmp_path, gas=GasSettings(mode=GasMode.ZERO))
         bank = net.plan.banks[0]
-        before = net.client.w3.eth.get_balance(bank.address)
+        before = net.client.w3.eth.get_balance(to_checksum_address(bank.address))
         rows = validate_obligations(
             [
                 {"reference": f"z-{i}", "payee": net.plan.banks[1].address, "currency": "SGD", "amount": 5}
@@ -100,8 +102,10 @@ def test_zero_gas_price_network(tmp_path: Path) -> None:
         )
         report = Submitter(net.hub, net.sender(bank)).submit(rows)
         assert report.submitted == 50
-        assert net.client.w3.eth.get_balance(bank.address) == before, "zero gas price: no fee was paid"
-        tx = net.client.w3.eth.get_transaction(report.tx_hashes[0])
+        assert net.client.w3.eth.get_balance(to_checksum_address(bank.address)) == before, (
+            "zero gas price: no fee was paid"
+        )
+        tx = net.client.w3.eth.get_transaction(HexStr(report.tx_hashes[0]))
         assert tx["gasPrice"] == 0 and tx["type"] == 0
     finally:
         terminate(node.pid)
@@ -114,7 +118,7 @@ def test_many_transactions_in_flight_keep_nonces(devnet: Devnet) -> None:
     sent = [(sender.send(devnet.hub.address, data, gas=60_000), devnet.hub.address, data) for _ in range(25)]
     receipts = sender.wait(sent)
     assert [r["status"] for r in receipts] == [1] * 25
-    nonces = [devnet.client.w3.eth.get_transaction(h)["nonce"] for h, _, _ in sent]
+    nonces = [devnet.client.w3.eth.get_transaction(HexStr(h))["nonce"] for h, _, _ in sent]
     assert nonces == list(range(nonces[0], nonces[0] + 25))
 
 

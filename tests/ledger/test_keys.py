@@ -42,7 +42,12 @@ def test_prompted_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     create_keystore(path, "pw")
     monkeypatch.delenv("LEDGER_KEYSTORE_PASSWORD", raising=False)
     asked: list[str] = []
-    signer = load_signer(f"keystore:{path}", chain_id=5, prompt=lambda text: asked.append(text) or "pw")
+
+    def prompt(text: str) -> str:
+        asked.append(text)
+        return "pw"
+
+    signer = load_signer(f"keystore:{path}", chain_id=5, prompt=prompt)
     assert asked and str(path) in asked[0] and signer.address.startswith("0x")
 
 

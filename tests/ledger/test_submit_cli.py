@@ -9,8 +9,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import pytest
+from eth_utils.address import to_checksum_address
 
 from ledger.hashing import keccak256
 from ledger.submit import load_obligations, rolling_commitment
@@ -122,7 +124,7 @@ def test_bad_file_is_refused_whole_and_nothing_is_sent(
     rows[7] = {**rows[7], field: value}
     rows[12] = {**rows[12], "payee": bank.address}  # payee == payer: a second error in the same file
     path = write_csv(tmp_path / "bad.csv", rows)
-    nonce = devnet.client.w3.eth.get_transaction_count(bank.address)
+    nonce = devnet.client.w3.eth.get_transaction_count(to_checksum_address(bank.address))
     result = subprocess.run(
         [*LEDGER, "submit", str(path), "--key", f"devnet:{bank.key_index}"],
         env=cli_env(devnet),
@@ -134,7 +136,7 @@ def test_bad_file_is_refused_whole_and_nothing_is_sent(
     assert "nothing was sent" in result.stderr
     assert f"line 9, {expected}" in " ".join(result.stderr.split())
     assert "line 14, field 'payee'" in " ".join(result.stderr.split())
-    assert devnet.client.w3.eth.get_transaction_count(bank.address) == nonce
+    assert devnet.client.w3.eth.get_transaction_count(to_checksum_address(bank.address)) == nonce
     assert devnet.hub.cycle(1).count == 0
 
 
@@ -160,7 +162,7 @@ def test_killed_submitter_resumes_exactly(devnet: Devnet, tmp_path: Path) -> Non
     result = subprocess.run(args, env=cli_env(devnet), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert devnet.hub.cycle(1).count == total
-    refs = [e["ref"] for e in submitted_events(devnet, bank.address)]
+    refs = [cast(bytes, e["ref"]) for e in submitted_events(devnet, bank.address)]
     assert len(refs) == total and len(set(refs)) == total
     expected = {r.ref for r in load_obligations(path, payer=bank.address)}
     assert set(refs) == expected

@@ -188,6 +188,7 @@ BAD_CELLS = [
     ("reference", "é" * 17, "34 bytes"),
     ("reference", "0x1234", "64 hex digits"),
     ("reference", "0x" + "g" * 64, "64 hex digits"),
+    ("reference", "0X12", "64 hex digits"),
     ("reference", "0x" + "0" * 64, "zero reference"),
     ("payee", "", "is missing"),
     ("payee", "0x123", "not an address"),

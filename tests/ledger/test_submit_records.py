@@ -135,7 +135,10 @@ rows_strategy = st.builds(
     payee=addresses,
     currency=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3),
     amount=st.integers(min_value=1, max_value=2**256 - 1),
-    reference=st.from_regex(r"[A-Za-z0-9-]{1,32}", fullmatch=True),
+    # Text references; one starting with 0x/0X is read as hex (its own tests are in test_submit_files).
+    reference=st.from_regex(r"[A-Za-z0-9-]{1,32}", fullmatch=True).filter(
+        lambda r: r[:2] not in ("0x", "0X")
+    ),
     kind=st.sampled_from(list(ObligationKind)),
     payer_account=accounts,
     payee_account=accounts,

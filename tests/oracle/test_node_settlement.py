@@ -16,12 +16,14 @@ SGD = b"SGD"
 USD = b"USD"
 
 
-def leaf(cycle: int, payer: Member, payee: Member, currency: bytes, amount: int, reference: str) -> tuple:
+def leaf(
+    cycle: int, payer: Member, payee: Member, currency: bytes, amount: int, reference: str
+) -> tuple[int, str, str, bytes, int, bytes]:
     return (cycle, payer.address, payee.address, currency, amount, encode_reference(reference))
 
 
 def balances(devnet: Devnet) -> dict[tuple[str, bytes], int]:
-    out = {}
+    out: dict[tuple[str, bytes], int] = {}
     for m in devnet.plan.participants:
         for code in ("SGD", "USD"):
             out[(m.address, code.encode())] = devnet.hub.account_of(m.address, code)[0]
@@ -38,7 +40,7 @@ def net_events(devnet: Devnet, cycle_id: int) -> dict[tuple[str, bytes], int]:
             "toBlock": "latest",
         }
     )
-    out = {}
+    out: dict[tuple[str, bytes], int] = {}
     for e in logs:
         who = to_checksum_address(bytes(e["topics"][2])[12:])
         code = bytes(e["topics"][3])[:3]

@@ -215,7 +215,7 @@ def test_a_bad_row_hashed_by_any_process_raises_its_own_error() -> None:
 @pytest.mark.usefixtures("tiny_thresholds")
 def test_a_worker_killed_mid_cycle_is_reported_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
     parent = os.getpid()
-    real = roots_mod.subtree_root
+    real = subtree_root
 
     def die_in_child(buf: bytes, n: int, node: int) -> bytes:
         if os.getpid() != parent:
