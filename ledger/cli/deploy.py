@@ -8,10 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ledger.build import hub_artifact
 from ledger.cli.context import AppContext
 from ledger.cli.main import app
-from ledger.deploy import deploy_hub, write_deployment
 from ledger.errors import ConfigError
 
 out = Console()
@@ -40,6 +38,9 @@ def deploy(  # noqa: PLR0917 - Typer options
             f"{target} already exists: pass --force to deploy a new hub and replace it "
             "(indexers and oracles must then be pointed at the new deployment)"
         )
+    from ledger.build import hub_artifact
+    from ledger.deploy import deploy_hub, write_deployment
+
     built, compiler = hub_artifact(compile_sources=compile_sources, artifact=artifact)
     deployment = deploy_hub(actx.client, actx.sender(key), built, compiler, admin=admin)
     write_deployment(deployment, target)

@@ -8,7 +8,6 @@ from rich.table import Table
 
 from ledger.cli.context import AppContext
 from ledger.cli.main import app
-from ledger.devnet.lifecycle import devnet_down, devnet_status, devnet_up
 
 devnet_app = typer.Typer(help="The local anvil devnet with the demo consortium.", no_args_is_help=True)
 app.add_typer(devnet_app, name="devnet")
@@ -21,6 +20,8 @@ def up(ctx: typer.Context) -> None:
 
     Idempotent: what already runs is left alone. ``[devnet] oracles = false`` (or
     ``LEDGER_DEVNET__ORACLES=false``) leaves the committee to you."""
+    from ledger.devnet.lifecycle import devnet_up
+
     actx: AppContext = ctx.obj
     deployment, plan = devnet_up(actx.settings)
     table = Table(
@@ -42,6 +43,8 @@ def up(ctx: typer.Context) -> None:
 @devnet_app.command("status")
 def status(ctx: typer.Context) -> None:
     """Show whether anvil runs, its block height and the deployment."""
+    from ledger.devnet.lifecycle import devnet_status
+
     actx: AppContext = ctx.obj
     st = devnet_status(actx.settings)
     if not st.running:
@@ -58,5 +61,7 @@ def status(ctx: typer.Context) -> None:
 @devnet_app.command("down")
 def down(ctx: typer.Context) -> None:
     """Stop the oracle processes and anvil; the chain state is kept for the next ``up``."""
+    from ledger.devnet.lifecycle import devnet_down
+
     actx: AppContext = ctx.obj
     out.print("devnet stopped" if devnet_down(actx.settings) else "devnet was not running")

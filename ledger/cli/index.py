@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from ledger.cli.context import AppContext
 from ledger.cli.main import app
-from ledger.index.db import make_engine, migrate
-from ledger.index.indexer import Indexer, IndexerOptions, IndexProgress
-from ledger.index.metrics import IndexerMetrics
+
+if TYPE_CHECKING:
+    from ledger.index.indexer import IndexProgress
 
 out = Console(stderr=True)
 
@@ -44,6 +44,10 @@ def index(  # noqa: PLR0917 - Typer options
     until: Annotated[int | None, typer.Option(help="stop at this block (without --follow)")] = None,
 ) -> None:
     """Index the deployment's events from its start block into the database (created/migrated by Alembic)."""
+    from ledger.index.db import make_engine, migrate
+    from ledger.index.indexer import Indexer, IndexerOptions
+    from ledger.index.metrics import IndexerMetrics
+
     actx: AppContext = ctx.obj
     settings = actx.settings
     engine = make_engine(database_url or settings.database_url)

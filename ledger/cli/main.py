@@ -41,6 +41,8 @@ def main(
     )
     logging.getLogger("web3").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    if not verbose:  # alembic announces each of its plugins at INFO whenever it is loaded
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     overrides = {"rpc_url": rpc_url} if rpc_url else {}
     ctx.obj = AppContext(config_file=config, overrides=overrides)
 

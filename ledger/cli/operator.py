@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from ledger.cli.context import AppContext
 from ledger.cli.main import app
-from ledger.operator import Operator
 from ledger.types import NettingStrategy, ParticipantKind
+
+if TYPE_CHECKING:
+    from ledger.operator import Operator
 
 out = Console()
 KeyOption = Annotated[
@@ -19,6 +21,8 @@ KeyOption = Annotated[
 
 
 def _operator(ctx: typer.Context, key: str | None) -> Operator:
+    from ledger.operator import Operator
+
     actx: AppContext = ctx.obj
     return Operator(actx.hub, actx.sender(key))
 

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ledger.cli.context import AppContext
 from ledger.cli.main import app
-from ledger.index.db import make_engine
-from ledger.index.logsource import JsonRpc
-from ledger.recon.balances import balances_report
-from ledger.recon.chain import HubViews
-from ledger.recon.cycle import cycle_report
-from ledger.recon.proof import obligation_proof
-from ledger.recon.report import Report, render
-from ledger.recon.statement import block_at_time, statement_report
-from ledger.recon.threeway import read_books, three_way_report
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ledger.recon.chain import HubViews
+    from ledger.recon.report import Report
+
+# Each command imports what it reads with: an auditor's `ledger recon cycle` should not pay for the
+# chain client, the proof builder or the API.
 
 recon = typer.Typer(help="Reconciliation reports over the SQL mirror (read-only).", no_args_is_help=True)
 app.add_typer(recon, name="recon")
@@ -29,15 +29,22 @@ DbUrl = Annotated[
 ]
 
 
-def _engine(actx: AppContext, url: str | None):  # type: ignore[no-untyped-def]
+def _engine(actx: AppContext, url: str | None) -> Engine:
+    from ledger.index.db import make_engine
+
     return make_engine(url or actx.settings.database_url, read_only=True)
 
 
 def _views(actx: AppContext) -> HubViews:
+    from ledger.index.logsource import JsonRpc
+    from ledger.recon.chain import HubViews
+
     return HubViews(JsonRpc(actx.settings.rpc_url, timeout=actx.settings.rpc_timeout), actx.deployment.hub)
 
 
 def _emit(report: Report, fmt: str, strict: bool) -> None:
+    from ledger.recon.report import render
+
     typer.echo(render(report, fmt))
     if strict and report.discrepancies:
         raise typer.Exit(2)
@@ -55,6 +62,8 @@ def cycle_cmd(
     strict: Strict = False,
 ) -> None:
     """Gross paid/received and net per participant over settled obligations vs the net settled on chain."""
+    from ledger.recon.cycle import cycle_report
+
     with _engine(ctx.obj, database_url).connect() as conn:
         _emit(cycle_report(conn, cycle_id), fmt, strict)
 
@@ -68,6 +77,8 @@ def balances_cmd(
     strict: Strict = False,
 ) -> None:
     """Balances replayed from events vs the contract's accountsOf at the same block."""
+    from ledger.recon.balances import balances_report
+
     with _engine(ctx.obj, database_url).connect() as conn:
         _emit(balances_report(conn, _views(ctx.obj), block), fmt, strict)
 
@@ -84,6 +95,9 @@ def statement_cmd(  # noqa: PLR0917 - Typer options
     database_url: DbUrl = None,
 ) -> None:
     """A participant's obligations, settlements and balance movements over a period."""
+    from ledger.index.logsource import JsonRpc
+    from ledger.recon.statement import block_at_time, statement_report
+
     actx: AppContext = ctx.obj
     rpc = JsonRpc(actx.settings.rpc_url) if from_time is not None or to_time is not None else None
     start = from_block or 0
@@ -106,6 +120,8 @@ def three_way_cmd(  # noqa: PLR0917 - Typer options
     strict: Strict = False,
 ) -> None:
     """A bank's ledger export (CSV: reference, counterparty, currency, amount, direction) vs the chain."""
+    from ledger.recon.threeway import read_books, three_way_report
+
     entries = read_books(books)
     with _engine(ctx.obj, database_url).connect() as conn:
         _emit(three_way_report(conn, participant, entries), fmt, strict)
@@ -125,6 +141,8 @@ def proof_cmd(  # noqa: PLR0917 - Typer options
     database_url: DbUrl = None,
 ) -> None:
     """Merkle proof (OpenZeppelin format) of an obligation in its cycle's settled or deferred set."""
+    from ledger.recon.proof import obligation_proof
+
     actx: AppContext = ctx.obj
     with _engine(actx, database_url).connect() as conn:
         result = obligation_proof(

@@ -5,13 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from ledger.api.app import create_app
-from ledger.api.auth import issue_token, revoke_token
 from ledger.cli.context import AppContext
 from ledger.cli.main import app
-from ledger.index.db import make_engine, migrate
 
 tokens = typer.Typer(help="Bearer tokens for the auditor API (stored hashed).", no_args_is_help=True)
 app.add_typer(tokens, name="api-token")
@@ -29,6 +25,10 @@ def serve(
     database_url: DbUrl = None,
 ) -> None:
     """Serve the read-only auditor API (OpenAPI docs at /docs) and page (/)."""
+    import uvicorn
+
+    from ledger.api.app import create_app
+
     actx: AppContext = ctx.obj
     settings = actx.settings
     try:
@@ -42,6 +42,9 @@ def serve(
 @tokens.command("issue")
 def issue(ctx: typer.Context, name: str, database_url: DbUrl = None) -> None:
     """Create a token for NAME and print it once (only its sha256 is stored)."""
+    from ledger.api.auth import issue_token
+    from ledger.index.db import make_engine, migrate
+
     engine = make_engine(database_url or ctx.obj.settings.database_url)
     migrate(engine)
     typer.echo(issue_token(engine, name))
@@ -50,6 +53,9 @@ def issue(ctx: typer.Context, name: str, database_url: DbUrl = None) -> None:
 @tokens.command("revoke")
 def revoke(ctx: typer.Context, name: str, database_url: DbUrl = None) -> None:
     """Revoke NAME's token."""
+    from ledger.api.auth import revoke_token
+    from ledger.index.db import make_engine
+
     engine = make_engine(database_url or ctx.obj.settings.database_url)
     if not revoke_token(engine, name):
         raise typer.BadParameter(f"no token named {name!r}")

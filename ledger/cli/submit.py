@@ -11,8 +11,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ledger.cli.context import AppContext
 from ledger.cli.main import app
-from ledger.submit.files import load_obligations
-from ledger.submit.submitter import Submitter
 
 out = Console()
 
@@ -31,6 +29,9 @@ def submit(  # noqa: PLR0917 - Typer options
     dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and report, send nothing")] = False,
 ) -> None:
     """Submit obligations paid by the signing participant. All-or-nothing validation; re-runnable."""
+    from ledger.submit.files import load_obligations
+    from ledger.submit.submitter import Submitter
+
     actx: AppContext = ctx.obj
     hub = actx.hub
     sender = actx.sender(key)
