@@ -29,11 +29,11 @@ from typing import Any
 import requests
 
 from ledger.chain.client import TxSender
+from ledger.chain.jsonrpc import JsonRpc, LogSource
 from ledger.devnet.anvil import free_port, launch, terminate
 from ledger.index.db import make_engine
 from ledger.index.decode import EventDecoder
 from ledger.index.indexer import Indexer, IndexerOptions
-from ledger.index.logsource import JsonRpc, LogSource
 from ledger.index.testing import fresh_postgres_url
 from ledger.keys import dev_signer
 from ledger.submit.submitter import submit_batch_calldata

@@ -19,8 +19,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from ledger.api.auth import token_name
+from ledger.chain.jsonrpc import JsonRpc
 from ledger.index.db import make_engine
-from ledger.index.logsource import JsonRpc
 from ledger.recon.balances import balances_report
 from ledger.recon.chain import HubViews
 from ledger.recon.cycle import cycle_report

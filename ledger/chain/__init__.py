@@ -1,7 +1,10 @@
-"""Talking to any EVM JSON-RPC endpoint: client, transaction sending, ABI and revert decoding."""
+"""Talking to any EVM JSON-RPC endpoint.
 
-from ledger.chain.abi import HubAbi
-from ledger.chain.client import ChainClient, TxSender
-from ledger.chain.hub import Hub
+* :mod:`ledger.chain.client`: the web3 client, transaction sending and revert decoding;
+* :mod:`ledger.chain.hub`: typed calls of the SettlementHub;
+* :mod:`ledger.chain.abi`: the hub's ABI, event topics and error selectors;
+* :mod:`ledger.chain.jsonrpc`: plain JSON-RPC without web3, and ``eth_getLogs`` over adaptive ranges
+  (what the indexer and the oracle read events with).
 
-__all__ = ["ChainClient", "Hub", "HubAbi", "TxSender"]
+Nothing is imported here, so that a reader of plain JSON-RPC does not load web3.
+"""

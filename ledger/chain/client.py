@@ -100,6 +100,7 @@ class ChainClient:
         receipt_timeout: float = 120.0,
     ) -> None:
         self.rpc_url = rpc_url
+        self.timeout = timeout
         self.abi = abi
         self.receipt_timeout = receipt_timeout
         self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))

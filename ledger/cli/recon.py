@@ -36,7 +36,7 @@ def _engine(actx: AppContext, url: str | None) -> Engine:
 
 
 def _views(actx: AppContext) -> HubViews:
-    from ledger.index.logsource import JsonRpc
+    from ledger.chain.jsonrpc import JsonRpc
     from ledger.recon.chain import HubViews
 
     return HubViews(JsonRpc(actx.settings.rpc_url, timeout=actx.settings.rpc_timeout), actx.deployment.hub)
@@ -95,7 +95,7 @@ def statement_cmd(  # noqa: PLR0917 - Typer options
     database_url: DbUrl = None,
 ) -> None:
     """A participant's obligations, settlements and balance movements over a period."""
-    from ledger.index.logsource import JsonRpc
+    from ledger.chain.jsonrpc import JsonRpc
     from ledger.recon.statement import block_at_time, statement_report
 
     actx: AppContext = ctx.obj

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger.chain.client import ChainClient, TxSender
+from ledger.chain.jsonrpc import JsonRpc
 from ledger.config import Settings, load_settings
 from ledger.deploy import open_hub, read_deployment
 from ledger.devnet.lifecycle import devnet_up
@@ -32,7 +33,6 @@ from ledger.devnet.oracles import start_oracles
 from ledger.devnet.traffic import Payment, demo_traffic, gridlock_payments, unwind_payments
 from ledger.index.db import make_engine
 from ledger.index.indexer import Indexer, IndexerOptions
-from ledger.index.logsource import JsonRpc
 from ledger.keys import dev_signer
 from ledger.money import format_major
 from ledger.operator import Operator

@@ -40,11 +40,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, text
 
+from ledger.chain.jsonrpc import JsonRpc, StaleRange
 from ledger.errors import ChainError, ConfigError
 from ledger.index import reorg
 from ledger.index.db import is_postgres, migrate
 from ledger.index.decode import DecodedEvent
-from ledger.index.logsource import JsonRpc, StaleRange
 from ledger.index.metrics import IndexerMetrics
 from ledger.index.money import encode_text
 from ledger.index.pipeline import FetchPlan, PreparedRange, Span, in_threads

@@ -27,6 +27,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ledger.chain.jsonrpc import BlockHeader, JsonRpc, LogSource, RangeResult, RawRange, StaleRange
 from ledger.errors import ChainError
 from ledger.index.decode import (
     DecodedEvent,
@@ -35,7 +36,6 @@ from ledger.index.decode import (
     obligation_copy_line,
     obligation_row_text,
 )
-from ledger.index.logsource import BlockHeader, JsonRpc, LogSource, RangeResult, RawRange, StaleRange
 
 __all__ = ["FetchPlan", "PreparedRange", "RangeDecoder", "Span", "in_threads", "threaded"]
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, text
 
+from ledger.chain.jsonrpc import JsonRpc
 from ledger.errors import ChainError
-from ledger.index.logsource import JsonRpc
 
 __all__ = ["APPEND_ONLY_TABLES", "find_common_ancestor", "prune_window", "record_hashes", "rollback_to"]
 

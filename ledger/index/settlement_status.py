@@ -27,8 +27,8 @@ from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from sqlalchemy import Connection, text
 
+from ledger.chain.jsonrpc import JsonRpc
 from ledger.hashing import keccak256
-from ledger.index.logsource import JsonRpc
 from ledger.index.money import decode_text, encode_text
 from ledger.types import NettingStrategy
 from oracle.netting import Obligation, Strategy, clear

@@ -16,8 +16,8 @@ from eth_utils.address import to_checksum_address
 
 from ledger.chain.client import TxSender
 from ledger.chain.hub import Hub
+from ledger.chain.jsonrpc import JsonRpc, LogSource
 from ledger.index.decode import EventDecoder, decode_obligation
-from ledger.index.logsource import JsonRpc, LogSource
 from ledger.types import CycleStatus
 from oracle.netting import Obligation, Strategy, clear
 from oracle.proofs import obligation_roots

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 
+from ledger.chain.jsonrpc import JsonRpc
 from ledger.hashing import keccak256
-from ledger.index.logsource import JsonRpc
 
 __all__ = ["HubViews"]
 

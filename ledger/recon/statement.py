@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from ledger.index.logsource import JsonRpc
+from ledger.chain.jsonrpc import JsonRpc
 from ledger.recon.report import Report, as_int, checkpoint
 from ledger.submit.models import decode_reference
 

@@ -5,23 +5,26 @@ the hub (never from the indexer's database); every cycle's obligations are check
 cycle's on-chain ``count`` and rolling ``submissionsHash`` before they are used.
 
 Reads are pinned to one block per poll (``head``), so the cycle views and the scanned logs describe
-the same chain state.
+the same chain state. Logs are read with plain JSON-RPC over log-count-sized ranges
+(:class:`ledger.chain.jsonrpc.LogSource`: about 70,000 obligations/s here, web3's ``get_logs`` about
+9,000), so a node that starts or catches up behind a cycle of a million obligations reads it in
+seconds, not minutes.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
-from hexbytes import HexBytes
 
 from ledger.chain.client import retry
 from ledger.chain.hub import Hub
+from ledger.chain.jsonrpc import JsonRpc, LogSource
 from ledger.hashing import keccak256
 from ledger.types import NettingStrategy
 
@@ -162,11 +165,20 @@ class ClearingResult:
 class ChainView:
     """Typed reads of ``hub`` for the oracle, with retries on transport errors."""
 
-    def __init__(self, hub: Hub, *, log_range: int = 5_000) -> None:
+    def __init__(self, hub: Hub, *, log_range: int = 5_000, target_logs: int = 20_000) -> None:
+        """``log_range``: the most blocks per ``eth_getLogs``; within it, ranges are sized to return
+        about ``target_logs`` logs."""
         self.hub = hub
         self.client = hub.client
         self.log_range = log_range
         self.topic_submitted = hub.abi.event_topic("ObligationSubmitted")
+        self._logs = LogSource(
+            JsonRpc(hub.client.rpc_url, timeout=hub.client.timeout),
+            hub.address,
+            max_blocks=log_range,
+            target_logs=target_logs,
+            topics=["0x" + self.topic_submitted.hex()],
+        )
 
     def head(self, confirmations: int = 0) -> int:
         return max(self.client.block_number() - confirmations, 0)
@@ -175,21 +187,16 @@ class ChainView:
         """``ObligationSubmitted`` logs of the hub in ``[from_block, to_block]``, in log order."""
         start = from_block
         while start <= to_block:
-            end = min(start + self.log_range - 1, to_block)
-            params: Any = {
-                "address": self.hub.address,
-                "topics": ["0x" + self.topic_submitted.hex()],
-                "fromBlock": start,
-                "toBlock": end,
-            }
-            logs: list[Any] = retry(
-                functools.partial(self.client.w3.eth.get_logs, params), what="eth_getLogs"
-            )
-            for entry in sorted(logs, key=lambda e: (int(e["blockNumber"]), int(e["logIndex"]))):
+            batch = self._logs.fetch(start, to_block)  # transport failures retried with backoff
+            logs = batch.logs
+            keys = [(int(e["blockNumber"], 16), int(e["logIndex"], 16)) for e in logs]
+            if any(a >= b for a, b in pairwise(keys)):  # nodes answer in order; sort if one did not
+                logs = [e for _, e in sorted(zip(keys, logs, strict=True), key=lambda pair: pair[0])]
+            for entry in logs:
                 if entry.get("removed"):
                     continue
                 yield decode_submitted(entry)
-            start = end + 1
+            start = batch.end + 1
 
     def liquidity(
         self, participants: Sequence[bytes], currencies: Sequence[bytes], block: int
@@ -226,23 +233,26 @@ class ChainView:
         return max(int(pending) - int(latest), 0)
 
 
+def _raw(value: str | bytes) -> bytes:
+    """A JSON-RPC hex string (``0x...``) or bytes (web3's HexBytes) as bytes."""
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
+
+
 def decode_submitted(entry: Any) -> ChainObligation:
-    """Decode one ``ObligationSubmitted`` log (payer, payee indexed; seven data words)."""
+    """Decode one ``ObligationSubmitted`` log (payer, payee indexed; seven data words), as plain
+    JSON-RPC returns it (hex strings) or as web3 does (bytes)."""
     topics = entry["topics"]
-    data = bytes(HexBytes(entry["data"]))
+    data = _raw(entry["data"])
     if len(topics) != 3 or len(data) != 7 * 32:
-        raise ValueError(
-            f"malformed ObligationSubmitted log in tx {HexBytes(entry['transactionHash']).hex()}"
-        )
-    word = [data[i : i + 32] for i in range(0, 224, 32)]
+        raise ValueError(f"malformed ObligationSubmitted log in tx 0x{_raw(entry['transactionHash']).hex()}")
     return ChainObligation(
-        origin_cycle=int.from_bytes(word[0], "big"),
-        payer=bytes(HexBytes(topics[1]))[12:],
-        payee=bytes(HexBytes(topics[2]))[12:],
-        ref=word[1],
-        currency=word[2][:3],
-        kind=int.from_bytes(word[3], "big"),
-        amount=int.from_bytes(word[4], "big"),
-        payer_account=word[5],
-        payee_account=word[6],
+        origin_cycle=int.from_bytes(data[0:32], "big"),
+        payer=_raw(topics[1])[12:],
+        payee=_raw(topics[2])[12:],
+        ref=data[32:64],
+        currency=data[64:67],
+        kind=int.from_bytes(data[96:128], "big"),
+        amount=int.from_bytes(data[128:160], "big"),
+        payer_account=data[160:192],
+        payee_account=data[192:224],
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ledger.chain.jsonrpc import _RESULT_HEAD, BlockHeader, RawRange, StaleRange
 from ledger.index.decode import (
     EventDecoder,
     MalformedLog,
@@ -16,7 +17,6 @@ from ledger.index.decode import (
     obligation_copy_line,
     obligation_row_text,
 )
-from ledger.index.logsource import _RESULT_HEAD, BlockHeader, RawRange, StaleRange
 from ledger.index.money import decode_text
 
 TOPIC = EventDecoder().obligation_topic

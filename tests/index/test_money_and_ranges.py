@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, Table, select
 from sqlalchemy.exc import StatementError
 
+from ledger.chain.jsonrpc import is_range_error
 from ledger.index.db import make_engine
 from ledger.index.indexer import Indexer, IndexerOptions
-from ledger.index.logsource import is_range_error
 from ledger.index.money import Money, decode_text, encode_text
 from ledger.index.scenario import obligation, submit
 from ledger.index.testing import fresh_postgres_url, mirror_dump

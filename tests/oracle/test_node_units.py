@@ -18,13 +18,21 @@ import requests
 
 from ledger.chain.client import ChainClient, TxSender
 from ledger.chain.hub import CycleInfo, Hub
+from ledger.chain.jsonrpc import LogSource, RangeResult
 from ledger.keys import dev_signer
 from ledger.submit import rolling_commitment, validate_obligations
 from ledger.testing import Devnet
 from ledger.types import CycleStatus, NettingStrategy
 from oracle.netting import Obligation, clear
 from oracle.node import compute
-from oracle.node.chainview import ZERO32, ChainObligation, input_commitment, submissions_hash
+from oracle.node.chainview import (
+    ZERO32,
+    ChainObligation,
+    ChainView,
+    decode_submitted,
+    input_commitment,
+    submissions_hash,
+)
 from oracle.node.compute import compute_result
 from oracle.node.history import CycleHistory
 from oracle.node.logging import JsonFormatter
@@ -282,3 +290,37 @@ def test_the_nodes_columnar_clearing_equals_the_engine_on_obligation_rows(fundin
     assert reference.bilateral  # reporting only: the node skips the bilateral nets
     assert ours == dataclasses.replace(reference, bilateral={})
     assert (len(ours.deferred) > 0) == (funding < 10**30)
+
+
+def test_the_nodes_log_reader_equals_web3_in_any_answer_order(
+    devnet: Devnet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ChainView reads obligations with plain JSON-RPC over log-count-sized ranges; the result must be
+    what web3's get_logs + decode gives, in log order, even if a node answers out of order."""
+    a, b, c = devnet.plan.banks[:3]
+    for i, (payer, payee) in enumerate([(a, b), (b, c), (c, a), (a, c)]):
+        items = [
+            {"reference": f"view-{i}-{j}", "payee": payee.address, "currency": "SGD", "amount": 100 + j}
+            for j in range(40)
+        ]
+        submit(devnet, payer, items)
+    head = devnet.client.block_number()
+    start = devnet.deployment.start_block
+    topic = "0x" + devnet.hub.abi.event_topic("ObligationSubmitted").hex()
+    web3_logs = devnet.client.w3.eth.get_logs(
+        {"address": devnet.hub.address, "topics": [topic], "fromBlock": start, "toBlock": head}
+    )
+    expected = [decode_submitted(e) for e in web3_logs]
+    assert len(expected) == 160
+    view = ChainView(devnet.hub, log_range=devnet.settings.log_range_blocks, target_logs=50)
+    assert list(view.obligations(start, head)) == expected  # several ranges (50 logs each)
+
+    real = LogSource.fetch
+
+    def reversed_answer(self: LogSource, first: int, limit: int) -> RangeResult:
+        got = real(self, first, limit)
+        got.logs.reverse()
+        return got
+
+    monkeypatch.setattr(LogSource, "fetch", reversed_answer)
+    assert list(ChainView(devnet.hub).obligations(start, head)) == expected

@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from ledger.chain.jsonrpc import JsonRpc
 from ledger.cli.main import app
 from ledger.index.db import make_engine
-from ledger.index.logsource import JsonRpc
 from ledger.index.money import encode_text
 from ledger.recon.balances import balances_report
 from ledger.recon.chain import HubViews

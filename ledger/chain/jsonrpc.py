@@ -1,7 +1,8 @@
-"""Plain JSON-RPC for the indexer, and ``eth_getLogs`` over adaptive ranges.
+"""Plain JSON-RPC without web3, and ``eth_getLogs`` over adaptive ranges.
 
-The indexer POSTs ``eth_getLogs`` itself and parses the JSON once (no web3 log processing). Ranges
-adapt to the node and to the log density:
+The indexer and the oracle node POST ``eth_getLogs`` themselves and parse the JSON once (no web3 log
+processing: about 70,000 logs/s against web3's 9,000 here). Ranges adapt to the node and to the log
+density:
 
 * an error that says the range or the result is too large (Besu's "Requested range exceeds maximum
   RPC range limit", geth's "query returned more than 10000 results", "block range is too wide",
@@ -270,9 +271,13 @@ class LogSource:
         max_blocks: int = 5_000,
         target_logs: int = 20_000,
         initial_blocks: int = 1,
+        topics: list[str | None] | None = None,
     ) -> None:
+        """``topics``: an ``eth_getLogs`` topic filter (e.g. ``["0x" + event topic]``); default all
+        of ``address``'s logs."""
         self.rpc = rpc
         self.address = address
+        self.topics = topics
         self.max_blocks = max(1, max_blocks)
         self.target_logs = max(1, target_logs)
         self.span = min(self.max_blocks, max(1, initial_blocks))
@@ -287,7 +292,9 @@ class LogSource:
 
     def fetch_raw(self, start: int, limit: int) -> RawRange:
         """:meth:`fetch` without the parse (nor the check that needs it: :meth:`RawRange.parse`)."""
-        params = [{"address": self.address, "fromBlock": hex(start), "toBlock": ""}]
+        params: list[dict[str, Any]] = [{"address": self.address, "fromBlock": hex(start), "toBlock": ""}]
+        if self.topics is not None:
+            params[0]["topics"] = self.topics
         while True:
             end = min(limit, start + self.span - 1)
             params[0]["toBlock"] = hex(end)
