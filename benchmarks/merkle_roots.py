@@ -38,7 +38,7 @@ from eth_abi.abi import encode as abi_encode
 from eth_hash.auto import keccak as eth_hash_keccak
 
 from oracle.proofs import OBLIGATION_LEAF_ENCODING, ZERO_ROOT, obligation_leaf_hashes, obligation_roots
-from oracle.proofs.merkle import fork_available
+from oracle.proofs.roots import fork_available
 from oracle.proofs.sorted_tree import LEAF_DTYPE, sort_leaf_hashes, sorted_root
 
 _T = TypeVar("_T")

@@ -291,12 +291,12 @@ class ObligationTree:
         self._by_ref: dict[bytes, int | None] | None = None
 
     @classmethod
-    def build(cls, obligations: Iterable[Sequence[Any]], *, workers: int = 1) -> ObligationTree:
+    def build(cls, obligations: Iterable[Sequence[Any]]) -> ObligationTree:
         """The tree of ``obligations`` (6-sequences in field order), leaves sorted as OZ does."""
         rows = [o if isinstance(o, ObligationLeafFields) else ObligationLeafFields(*o) for o in obligations]
         if not rows:
             return cls([], [], [])
-        built = build_from_leaf_hashes(hash_rows(rows), workers=workers)
+        built = build_from_leaf_hashes(hash_rows(rows))
         return cls(rows, built.nodes, built.tree_indices)
 
     @classmethod

@@ -33,20 +33,17 @@ The hot loops (the ``*_from_leaf_hashes`` functions) call the pysha3 constructor
 than :func:`ledger.hashing.keccak256`: a Python call frame per hash is a measurable share of
 the 1M-obligation budget. Both are the same Keccak-256 (a test checks it).
 
-Parallelism: ``workers > 1`` forks helper processes (POSIX ``fork``, copy-on-write, so nothing is
-pickled but the 32-byte results). Only do that from a process whose other threads hold no locks
-the children could need; the children run nothing but hashing and exit with ``os._exit``. Where
-``fork`` is unavailable the work runs serially.
+Everything here runs in the calling process. The clearing-time roots, for which speed matters,
+are computed by :mod:`oracle.proofs.roots` (forked workers, no node array).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import sha3
 from eth_abi.abi import encode as abi_encode
@@ -63,8 +60,6 @@ __all__ = [
     "StandardMerkleTree",
     "build_from_leaf_hashes",
     "build_from_sorted_leaf_hashes",
-    "fill_trees",
-    "fork_available",
     "hex32",
     "make_merkle_tree",
     "process_multi_proof",
@@ -83,9 +78,6 @@ _normalize_type = cast(Callable[[str], str], _untyped_normalize)
 _HEX_RE = re.compile(r"0x[0-9a-fA-F]+\Z")
 _HEX32_RE = re.compile(r"0x[0-9a-fA-F]{64}\Z")
 _DEC_RE = re.compile(r"[+-]?[0-9]+\Z")
-
-# Below this many leaves a fork costs more than it saves.
-_PARALLEL_MIN_LEAVES = 1 << 15
 
 
 class EmptyTreeError(ValueError):
@@ -329,26 +321,6 @@ def _fill_range(tree: list[bytes], hi: int) -> None:
         hi = lo
 
 
-def _subtree_levels(root: int, n_internal: int) -> list[tuple[int, int]]:
-    """Index ranges of the internal nodes of the subtree at ``root``, top level first."""
-    levels: list[tuple[int, int]] = []
-    j = 0
-    while True:
-        a = ((root + 1) << j) - 1
-        if a >= n_internal:
-            return levels
-        levels.append((a, min(a + (1 << j), n_internal)))
-        j += 1
-
-
-def _fill_subtree(tree: list[bytes], levels: list[tuple[int, int]]) -> None:
-    k = _keccak
-    for a, b in reversed(levels):
-        left = tree[2 * a + 1 : 2 * b : 2]
-        right = tree[2 * a + 2 : 2 * b + 1 : 2]
-        tree[a:b] = [k(x + y if x < y else y + x).digest() for x, y in zip(left, right, strict=True)]
-
-
 def _leaf_tree(sorted_leaves: Sequence[bytes]) -> list[bytes]:
     """The node array with the leaves in place (reversed at the end) and internal slots empty."""
     tree: list[bytes] = [b""] * (len(sorted_leaves) - 1)
@@ -368,134 +340,6 @@ def make_merkle_tree(leaves: Sequence[bytes]) -> list[bytes]:
     return tree
 
 
-# ---- optional fork parallelism -------------------------------------------------------------------
-
-
-def fork_available() -> bool:
-    """Whether ``workers > 1`` can actually fork here: POSIX ``fork`` exists, and this is not a
-    daemonic multiprocessing child (those may not have children)."""
-    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
-
-
-def _child_main(func: Callable[[Any], bytes], task: Any, conn: Any) -> None:
-    try:
-        conn.send_bytes(func(task))
-    finally:
-        conn.close()
-
-
-class _Forked(Generic[_T]):
-    """Run ``func`` on each task in a forked child; the tasks and their data are inherited, not
-    pickled. The caller does its own share meanwhile, then collects with :meth:`results`."""
-
-    def __init__(self, func: Callable[[_T], bytes], tasks: Sequence[_T]) -> None:
-        ctx = multiprocessing.get_context("fork")
-        self._children: list[tuple[Any, Any]] = []
-        try:
-            for task in tasks:
-                recv, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_child_main, args=(func, task, send), daemon=True)
-                proc.start()
-                send.close()
-                self._children.append((proc, recv))
-        except BaseException:
-            self.close()
-            raise
-
-    def results(self) -> list[bytes]:
-        out = []
-        try:
-            for _proc, recv in self._children:
-                try:
-                    out.append(recv.recv_bytes())
-                except EOFError:
-                    raise RuntimeError("a Merkle worker process died without a result") from None
-            for proc, recv in self._children:
-                recv.close()
-                proc.join()
-            self._children = []
-        finally:
-            self.close()
-        return out
-
-    def close(self) -> None:
-        """Stop children that have not delivered (only on an error path) and reap them."""
-        for proc, recv in self._children:
-            recv.close()
-            if proc.is_alive():
-                proc.terminate()
-            proc.join()
-        self._children = []
-
-
-def _split32(blob: bytes) -> list[bytes]:
-    return [blob[i : i + 32] for i in range(0, len(blob), 32)]
-
-
-def _internal_count(levels: list[tuple[int, int]]) -> int:
-    return sum(b - a for a, b in levels)
-
-
-def fill_trees(trees: Sequence[list[bytes]], *, workers: int = 1) -> None:
-    """Compute the internal nodes of node arrays made by placing leaves (see :func:`make_merkle_tree`).
-
-    With ``workers > 1`` (and trees big enough to pay for a fork) the subtrees below a split depth
-    are spread over ``workers - 1`` forked children plus this process, which send their nodes
-    back; the top levels are done here. (For roots alone, :mod:`oracle.proofs.roots` is leaner.)
-    """
-    parallel = workers > 1 and fork_available()
-    big = [t for t in trees if (len(t) + 1) // 2 >= _PARALLEL_MIN_LEAVES] if parallel else []
-    for t in trees:
-        if not any(t is b for b in big):
-            _fill_range(t, (len(t) + 1) // 2 - 1)
-    if not big:
-        return
-
-    # Subtrees at a depth with a few per worker, balanced greedily by size (largest first).
-    depth = max(1, (4 * workers - 1).bit_length())
-    jobs: list[tuple[int, int, list[tuple[int, int]]]] = []  # (tree number, root, levels)
-    for ti, t in enumerate(big):
-        n_internal = (len(t) + 1) // 2 - 1
-        for root in range((1 << depth) - 1, (1 << (depth + 1)) - 1):
-            levels = _subtree_levels(root, n_internal)
-            if levels:
-                jobs.append((ti, root, levels))
-    jobs.sort(key=lambda job: -_internal_count(job[2]))
-    shares: list[list[tuple[int, int, list[tuple[int, int]]]]] = [[] for _ in range(workers)]
-    loads = [0] * workers
-    for job in jobs:
-        w = loads.index(min(loads))
-        shares[w].append(job)
-        loads[w] += _internal_count(job[2])
-
-    def run(share: list[tuple[int, int, list[tuple[int, int]]]]) -> bytes:
-        parts: list[bytes] = []
-        for ti, _root, levels in share:
-            t = big[ti]
-            _fill_subtree(t, levels)
-            parts.extend(b"".join(t[a:b]) for a, b in levels)
-        return b"".join(parts)
-
-    forked = _Forked(run, shares[1:])
-    try:
-        for ti, _root, levels in shares[0]:
-            _fill_subtree(big[ti], levels)
-        blobs = forked.results()
-    finally:
-        forked.close()
-    for share, blob in zip(shares[1:], blobs, strict=True):
-        nodes = _split32(blob)
-        pos = 0
-        for ti, _root, levels in share:
-            t = big[ti]
-            for a, b in levels:
-                t[a:b] = nodes[pos : pos + b - a]
-                pos += b - a
-    for t in big:
-        n_internal = (len(t) + 1) // 2 - 1
-        _fill_range(t, min((1 << depth) - 1, n_internal))
-
-
 @dataclass(frozen=True, slots=True)
 class LeafTree:
     """A built tree at the hash level: ``nodes`` in OpenZeppelin layout, and for each input leaf
@@ -509,18 +353,16 @@ class LeafTree:
         return self.nodes[0]
 
 
-def build_from_sorted_leaf_hashes(sorted_hashes: Sequence[bytes], *, workers: int = 1) -> list[bytes]:
+def build_from_sorted_leaf_hashes(sorted_hashes: Sequence[bytes]) -> list[bytes]:
     """Node array for leaf hashes already in tree order (ascending for a StandardMerkleTree)."""
     if not sorted_hashes:
         raise EmptyTreeError("Expected non-zero number of leaves")
     tree = _leaf_tree(sorted_hashes)
-    fill_trees([tree], workers=workers)
+    _fill_range(tree, len(sorted_hashes) - 1)
     return tree
 
 
-def build_from_leaf_hashes(
-    hashes: Sequence[bytes], *, sort_leaves: bool = True, workers: int = 1
-) -> LeafTree:
+def build_from_leaf_hashes(hashes: Sequence[bytes], *, sort_leaves: bool = True) -> LeafTree:
     """``MerkleTreeImpl.prepare`` from precomputed leaf hashes: stable sort, build, tree indices."""
     n = len(hashes)
     if n == 0:
@@ -529,7 +371,7 @@ def build_from_leaf_hashes(
         if len(h) != 32:
             raise ValueError("Merkle tree nodes must be 32 bytes")
     order = sorted(range(n), key=hashes.__getitem__) if sort_leaves else range(n)
-    nodes = build_from_sorted_leaf_hashes([hashes[i] for i in order], workers=workers)
+    nodes = build_from_sorted_leaf_hashes([hashes[i] for i in order])
     tree_indices = [0] * n
     last = 2 * n - 2
     for position, value_index in enumerate(order):
@@ -688,7 +530,6 @@ class StandardMerkleTree:
         leaf_encoding: Sequence[str],
         *,
         sort_leaves: bool = True,
-        workers: int = 1,
     ) -> StandardMerkleTree:
         """``StandardMerkleTree.of(values, leafEncoding, {sortLeaves})``. Raises
         :class:`EmptyTreeError` on no values (use :data:`ZERO_ROOT` for an empty set)."""
@@ -698,7 +539,7 @@ class StandardMerkleTree:
             if isinstance(v, int | float):
                 raise ValueError("Leaf values cannot be numbers")
         hashes = [encoder.leaf_hash(v) for v in stored]
-        built = build_from_leaf_hashes(hashes, sort_leaves=sort_leaves, workers=workers)
+        built = build_from_leaf_hashes(hashes, sort_leaves=sort_leaves)
         return cls(built.nodes, stored, built.tree_indices, encoder)
 
     @classmethod

@@ -7,8 +7,9 @@ every leaf while it is still clearing (:class:`ClearingRoots`)::
         outcome = clear(...)                                   # meanwhile, forked children hash
         settled_root, deferred_root = roots.roots(outcome.settled, outcome.deferred)
 
-How the work is shared (``workers > 1``, POSIX ``fork``; see :mod:`oracle.proofs.merkle` on when
-forking is safe):
+How the work is shared (``workers > 1``, POSIX ``fork``: copy-on-write, so the rows are inherited,
+not pickled; only fork from a process whose other threads hold no locks the children need — the
+children run nothing but hashing and pipe I/O and exit with ``os._exit``):
 
 1. **Leaf hashes.** The rows are cut into chunks; ``workers - 1`` forked children and, once it has
    cleared, this process claim chunks one at a time from a pipe pre-filled with chunk numbers (a
@@ -39,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from oracle.proofs.leaves import PrefixStates, hash_rows
-from oracle.proofs.merkle import ZERO_ROOT, fork_available
+from oracle.proofs.merkle import ZERO_ROOT
 from oracle.proofs.sorted_tree import (
     LEAF_DTYPE,
     combine_level,
@@ -50,7 +51,14 @@ from oracle.proofs.sorted_tree import (
     subtree_root,
 )
 
-__all__ = ["ClearingRoots", "LeafChunk", "WorkerError", "obligation_roots", "root_from_leaf_hashes"]
+__all__ = [
+    "ClearingRoots",
+    "LeafChunk",
+    "WorkerError",
+    "fork_available",
+    "obligation_roots",
+    "root_from_leaf_hashes",
+]
 
 LeafChunk = Callable[[int, int], bytes]
 """``(lo, hi) -> the leaf hashes of rows [lo, hi), joined`` (``32 * (hi - lo)`` bytes)."""
@@ -66,6 +74,12 @@ _MAX_CHUNKS = 4096
 
 # A subtree job: (tree offset in the sorted buffer, the tree's leaf count, node index).
 _Job = tuple[int, int, int]
+
+
+def fork_available() -> bool:
+    """Whether ``workers > 1`` can actually fork here: POSIX ``fork`` exists, and this is not a
+    daemonic multiprocessing child (those may not have children)."""
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
 class WorkerError(RuntimeError):

@@ -30,8 +30,7 @@ from oracle.proofs import (
     obligation_roots,
     root_from_leaf_hashes,
 )
-from oracle.proofs.merkle import fork_available
-from oracle.proofs.roots import WorkerError
+from oracle.proofs.roots import WorkerError, fork_available
 from oracle.proofs.sorted_tree import (
     LEAF_DTYPE,
     combine_level,
