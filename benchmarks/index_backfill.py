@@ -40,6 +40,22 @@ from ledger.submit.submitter import submit_batch_calldata
 from ledger.testing import Devnet, deploy_devnet, hub_artifact
 
 
+def dense_devnet(tmp: Path) -> Devnet:
+    """A fresh anvil in ``tmp`` with room for 2,000-obligation transactions (300M gas blocks), the hub
+    deployed and the demo consortium registered. Stop it with ``terminate(devnet.node.pid)``."""
+    _, node = launch(
+        port=free_port(),
+        accounts=20,
+        log_file=tmp / "anvil.log",
+        extra_args=("--gas-limit", "300000000", "--disable-code-size-limit"),
+    )
+    try:
+        return deploy_devnet(node, hub_artifact(), tmp)
+    except BaseException:
+        terminate(node.pid)
+        raise
+
+
 def build_chain(devnet: Devnet, total: int, batch: int) -> float:
     banks = devnet.plan.banks
     senders = [TxSender(devnet.client, dev_signer(b.key_index), devnet.settings.gas) for b in banks]
@@ -137,14 +153,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     tmp = Path(tempfile.mkdtemp(prefix="bench-index-"))
-    _, node = launch(
-        port=free_port(),
-        accounts=20,
-        log_file=tmp / "anvil.log",
-        extra_args=("--gas-limit", "300000000", "--disable-code-size-limit"),
-    )
+    devnet = dense_devnet(tmp)
+    node = devnet.node
     try:
-        devnet = deploy_devnet(node, hub_artifact(), tmp)
         seconds = build_chain(devnet, args.obligations, args.batch)
         head = devnet.client.block_number()
         start = devnet.deployment.start_block

@@ -27,10 +27,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from index_backfill import build_chain, fast_raw_rate
+from index_backfill import build_chain, dense_devnet, fast_raw_rate
 
-from ledger.devnet.anvil import free_port, launch, terminate
-from ledger.testing import deploy_devnet, hub_artifact
+from ledger.devnet.anvil import terminate
 from oracle.node.chainview import ChainObligation, ChainView, decode_submitted
 
 
@@ -54,15 +53,9 @@ def main() -> None:
     ap.add_argument("--obligations", type=int, default=200_000)
     args = ap.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    tmp = Path(tempfile.mkdtemp(prefix="bench-oracle-read-"))
-    _, node = launch(
-        port=free_port(),
-        accounts=20,
-        log_file=tmp / "anvil.log",
-        extra_args=("--gas-limit", "300000000", "--disable-code-size-limit"),
-    )
+    devnet = dense_devnet(Path(tempfile.mkdtemp(prefix="bench-oracle-read-")))
+    node = devnet.node
     try:
-        devnet = deploy_devnet(node, hub_artifact(), tmp)
         built = build_chain(devnet, args.obligations, 2_000)
         start, head = devnet.deployment.start_block, devnet.client.block_number()
         print(f"chain: {args.obligations:,} obligations in {head - start} blocks, built in {built:.1f}s")

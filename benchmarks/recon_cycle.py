@@ -32,16 +32,15 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from index_backfill import build_chain
+from index_backfill import build_chain, dense_devnet
 
-from ledger.devnet.anvil import free_port, launch, terminate
+from ledger.devnet.anvil import terminate
 from ledger.index.db import make_engine
 from ledger.index.indexer import Indexer, IndexerOptions
 from ledger.index.simulate import CommitteeSim
 from ledger.index.testing import fresh_postgres_url
 from ledger.recon.cycle import cycle_report
 from ledger.recon.report import as_int, render
-from ledger.testing import deploy_devnet, hub_artifact
 
 NAIVE = """
 SELECT participant, currency, SUM(paid), SUM(received), SUM(paid_count), SUM(received_count) FROM (
@@ -79,15 +78,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    tmp = Path(tempfile.mkdtemp(prefix="bench-recon-"))
-    _, node = launch(
-        port=free_port(),
-        accounts=20,
-        log_file=tmp / "anvil.log",
-        extra_args=("--gas-limit", "300000000", "--disable-code-size-limit"),
-    )
+    devnet = dense_devnet(Path(tempfile.mkdtemp(prefix="bench-recon-")))
+    node = devnet.node
     try:
-        devnet = deploy_devnet(node, hub_artifact(), tmp)
         seconds = build_chain(devnet, args.obligations, args.batch)
         print(f"chain: {args.obligations:,} obligations submitted to cycle 1 in {seconds:.1f}s")
         devnet.operator.close_cycle()
