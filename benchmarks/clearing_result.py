@@ -30,10 +30,10 @@ from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ledger.types import NettingStrategy
-from oracle.node.chainview import ChainObligation
-from oracle.node.compute import compute_result
-from oracle.proofs import obligation_roots
+from ledger.protocol.clearing import compute_result
+from ledger.protocol.proofs import obligation_roots
+from ledger.protocol.record import ObligationRecord
+from ledger.protocol.types import Strategy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from merkle_roots import _baseline_root, best_of  # the same baseline tree and timing helper
@@ -41,7 +41,7 @@ from merkle_roots import _baseline_root, best_of  # the same baseline tree and t
 _T = TypeVar("_T")
 
 
-def synthetic(n: int, participants: int, seed: int = 20261124) -> list[ChainObligation]:
+def synthetic(n: int, participants: int, seed: int = 20261124) -> list[ObligationRecord]:
     rng = random.Random(seed)
     parties = [rng.randbytes(20) for _ in range(participants)]
     codes = [b"EUR", b"SGD", b"USD"]
@@ -50,7 +50,7 @@ def synthetic(n: int, participants: int, seed: int = 20261124) -> list[ChainObli
         p = rng.randrange(participants)
         q = (p + 1 + rng.randrange(participants - 1)) % participants
         out.append(
-            ChainObligation(
+            ObligationRecord(
                 7 if i % 10 else 6,
                 parties[p],
                 parties[q],
@@ -63,7 +63,7 @@ def synthetic(n: int, participants: int, seed: int = 20261124) -> list[ChainObli
     return out
 
 
-def baseline_nets(obligations: Sequence[ChainObligation]) -> dict[tuple[bytes, bytes], int]:
+def baseline_nets(obligations: Sequence[ObligationRecord]) -> dict[tuple[bytes, bytes], int]:
     nets: dict[tuple[bytes, bytes], int] = {}
     for ob in obligations:
         k1, k2 = (ob.currency, ob.payer), (ob.currency, ob.payee)
@@ -72,7 +72,7 @@ def baseline_nets(obligations: Sequence[ChainObligation]) -> dict[tuple[bytes, b
     return {k: v for k, v in nets.items() if v}
 
 
-def baseline_root(obligations: Sequence[ChainObligation]) -> bytes:
+def baseline_root(obligations: Sequence[ObligationRecord]) -> bytes:
     """OpenZeppelin's StandardMerkleTree written plainly (``merkle_roots.py``'s baseline)."""
     return _baseline_root(
         [
@@ -107,9 +107,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
 
     def run(workers: int) -> Any:
-        return compute_result(
-            9, b"\x00" * 32, obligations, liquidity, NettingStrategy.MAX_VALUE, workers=workers
-        )
+        return compute_result(9, b"\x00" * 32, obligations, liquidity, Strategy.MAX_VALUE, workers=workers)
 
     t_serial, serial = best_of(args.repeat, lambda: run(1))
     t_par, parallel = best_of(args.repeat, lambda: run(args.workers))

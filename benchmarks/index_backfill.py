@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,16 +29,18 @@ from typing import Any
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support
+
 from ledger.chain.client import TxSender
 from ledger.chain.jsonrpc import JsonRpc, LogSource
 from ledger.devnet.anvil import free_port, launch, terminate
 from ledger.index.db import make_engine
 from ledger.index.decode import EventDecoder
 from ledger.index.indexer import Indexer, IndexerOptions
-from ledger.index.testing import fresh_postgres_url
 from ledger.keys import dev_signer
 from ledger.submit.submitter import submit_batch_calldata
-from ledger.testing import Devnet, deploy_devnet, hub_artifact
+from tests.support.devnet import Devnet, deploy_devnet, hub_artifact
+from tests.support.mirror import fresh_postgres_url
 
 
 def dense_devnet(tmp: Path) -> Devnet:

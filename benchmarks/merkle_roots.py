@@ -5,7 +5,7 @@
 
 Measures, in one run and on the same synthetic obligations:
 
-* ``oracle.proofs.obligation_roots`` with ``workers=1`` and with ``workers=N`` (default: CPU count),
+* ``ledger.protocol.proofs.obligation_roots`` with ``workers=1`` and with ``workers=N`` (default: CPU count),
   best of ``--repeat`` runs each, with a per-stage breakdown of the serial path;
 * a BASELINE (the obvious implementation: ``eth_abi.encode`` + ``eth_hash`` keccak per leaf, the
   tree built level by level with the same hash) on ``--baseline-sample`` obligations only, and
@@ -37,9 +37,14 @@ import numpy as np
 from eth_abi.abi import encode as abi_encode
 from eth_hash.auto import keccak as eth_hash_keccak
 
-from oracle.proofs import OBLIGATION_LEAF_ENCODING, ZERO_ROOT, obligation_leaf_hashes, obligation_roots
-from oracle.proofs.roots import fork_available
-from oracle.proofs.sorted_tree import LEAF_DTYPE, sort_leaf_hashes, sorted_root
+from ledger.protocol.proofs import (
+    OBLIGATION_LEAF_ENCODING,
+    ZERO_ROOT,
+    obligation_leaf_hashes,
+    obligation_roots,
+)
+from ledger.protocol.proofs.roots import fork_available
+from ledger.protocol.proofs.sorted_tree import LEAF_DTYPE, sort_leaf_hashes, sorted_root
 
 _T = TypeVar("_T")
 Row = tuple[int, str, str, str, int, bytes]
@@ -136,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     calls = keccak_calls(len(settled), len(deferred))
     perms = permutations(len(settled), len(deferred))
 
-    print("\n== fast path: oracle.proofs.obligation_roots (both roots, nothing kept) ==")
+    print("\n== fast path: ledger.protocol.proofs.obligation_roots (both roots, nothing kept) ==")
     t_serial, roots = best_of(args.repeat, lambda: obligation_roots(settled, deferred, workers=1))
     print(
         f"workers=1           {t_serial:7.3f} s   {calls / t_serial / 1e6:5.2f} M keccak/s   "
@@ -179,9 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     check = obligation_roots(base_rows[:s_share], base_rows[s_share:])
     if check != base_roots:
-        raise SystemExit("baseline roots differ from oracle.proofs roots")
+        raise SystemExit("baseline roots differ from ledger.protocol.proofs roots")
     t_base_full = t_base * n / sample
-    print(f"measured on {sample:,} obligations: {t_base:.3f} s  (same roots as oracle.proofs: yes)")
+    print(f"measured on {sample:,} obligations: {t_base:.3f} s  (same roots as ledger.protocol.proofs: yes)")
     print(
         f"EXTRAPOLATED to {n:,} (x{n / sample:g}, linear): {t_base_full:.2f} s  "
         f"({calls / t_base_full / 1e6:.2f} M keccak/s)"

@@ -7,11 +7,11 @@ Measures, in one run and on the same synthetic, fully funded obligations:
 
 * BASELINE: a plain per-row Python dict loop over parallel lists (``nets[(payer, currency)] -= amount``
   and ``nets[(payee, currency)] += amount``);
-* ``oracle.netting.aggregate`` on prepared :class:`~oracle.netting.ObligationColumns` (numpy index
-  columns + 32-bit amount limbs), and, separately, the one-off cost of building those columns from
-  Python lists;
-* ``oracle.netting.net_positions`` (the plain engine path over ``Obligation`` objects);
-* ``oracle.netting.clear`` (no Merkle roots) with each strategy: everything is funded, so this is
+* ``ledger.protocol.netting.aggregate`` on prepared :class:`~ledger.protocol.netting.ObligationColumns`
+  (numpy index columns + 32-bit amount limbs), and, separately, the one-off cost of building those
+  columns from Python lists;
+* ``ledger.protocol.netting.net_positions`` (the plain engine path over ``Obligation`` objects);
+* ``ledger.protocol.netting.clear`` (no Merkle roots) with each strategy: everything is funded, so this is
   canonicalisation + the fifo fixpoint's first check + positions, values and bilateral nets.
 
 Every path is checked to give the same nets. ``--big`` draws amounts up to 2**256 - 1 (the exactness
@@ -30,7 +30,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from oracle.netting import Obligation, ObligationColumns, aggregate, clear, net_positions
+from ledger.protocol.netting import Obligation, ObligationColumns, aggregate, clear, net_positions
 
 T = TypeVar("T")
 

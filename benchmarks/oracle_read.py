@@ -30,11 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from index_backfill import build_chain, dense_devnet, fast_raw_rate
 
 from ledger.devnet.anvil import terminate
-from oracle.node.chainview import ChainObligation, ChainView, decode_submitted
+from ledger.protocol.record import ObligationRecord, decode_submitted
+from oracle.node.chainview import ChainView
 
 
-def web3_read(view: ChainView, start: int, end: int, span: int = 5_000) -> list[ChainObligation]:
-    out: list[ChainObligation] = []
+def web3_read(view: ChainView, start: int, end: int, span: int = 5_000) -> list[ObligationRecord]:
+    out: list[ObligationRecord] = []
     topic = "0x" + view.topic_submitted.hex()
     for first in range(start, end + 1, span):
         params: Any = {

@@ -2,7 +2,7 @@
 naive GROUP BY over the obligations table measured in the same run.
 
 Builds the chain itself (the same packed ``submitBatch`` transactions as ``index_backfill.py``),
-closes the cycle, settles it with the committee stand-in (``ledger.index.simulate.CommitteeSim``:
+closes the cycle, settles it with the committee stand-in (``tests.support.committee.CommitteeSim``:
 clears the cycle, computes the Merkle roots, approves from k oracles), mirrors it with the indexer
 (which re-clears the cycle, verifies the roots and stores per participant/currency totals), then:
 
@@ -32,15 +32,16 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support
 from index_backfill import build_chain, dense_devnet
 
 from ledger.devnet.anvil import terminate
 from ledger.index.db import make_engine
 from ledger.index.indexer import Indexer, IndexerOptions
-from ledger.index.simulate import CommitteeSim
-from ledger.index.testing import fresh_postgres_url
 from ledger.recon.cycle import cycle_report
-from ledger.recon.report import as_int, render
+from ledger.recon.report import render
+from tests.support.committee import CommitteeSim
+from tests.support.mirror import fresh_postgres_url
 
 NAIVE = """
 SELECT participant, currency, SUM(paid), SUM(received), SUM(paid_count), SUM(received_count) FROM (
@@ -54,8 +55,9 @@ SELECT participant, currency, SUM(paid), SUM(received), SUM(paid_count), SUM(rec
 
 
 def naive_totals(conn: Connection, cycle_id: int) -> dict[tuple[str, str], tuple[int, int, int, int]]:
+    """The BASELINE, plain SQL on PostgreSQL: its SUMs are NUMERIC, read as exact Decimals."""
     return {
-        (p, c): (as_int(paid), as_int(received), int(pc), int(rc))
+        (p, c): (int(paid), int(received), int(pc), int(rc))
         for p, c, paid, received, pc, rc in conn.execute(text(NAIVE), {"c": cycle_id})
     }
 

@@ -32,12 +32,12 @@ from ledger.chain.client import TxSender
 from ledger.devnet.anvil import terminate
 from ledger.devnet.consortium import Member
 from ledger.keys import Signer
+from ledger.protocol.types import CycleStatus, ParticipantKind
 from ledger.submit import validate_obligations
 from ledger.submit.submitter import Submitter
-from ledger.testing import deploy_devnet, hub_artifact, start_anvil
-from ledger.types import CycleStatus, ParticipantKind
 from oracle.node.committee import ApprovalStatus, approve
-from oracle.node.testing import make_node
+from tests.support.devnet import deploy_devnet, hub_artifact, start_anvil
+from tests.support.node import make_node
 
 TARGET = 30_000
 CURRENCIES = ["SGD", "USD"]

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support
+
 from ledger.devnet.anvil import terminate
 from ledger.submit import load_obligations
 from ledger.submit.submitter import Submitter
-from ledger.testing import deploy_devnet, hub_artifact, start_anvil
+from tests.support.devnet import deploy_devnet, hub_artifact, start_anvil
 
 
 def write_csv(path: Path, n: int, payees: list[str], prefix: str) -> None:

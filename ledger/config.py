@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
@@ -55,6 +55,46 @@ class DevnetSettings(BaseModel):
     oracles: bool = Field(default=True, description="start the committee's oracle processes")
 
 
+class LogSettings(BaseModel):
+    """How the long-running services (``oracle run``, ``ledger index --follow``) log: one format for both."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format: Literal["json", "console"] = Field(
+        default="json", description="json: one JSON object per line (for log shippers); console: text"
+    )
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class IndexerSettings(BaseModel):
+    """Tuning of ``ledger index``; each field can also be given as the command's flag of the same name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target_logs: int = Field(default=20_000, ge=1, description="logs per eth_getLogs request to aim for")
+    poll_interval: float = Field(default=1.0, ge=0.05, description="seconds between polls with --follow")
+    reorg_window: int = Field(default=256, ge=2, description="block hashes kept for reorg detection")
+    metrics_port: int | None = Field(default=None, description="serve Prometheus metrics on this port")
+    metrics_addr: str = "127.0.0.1"
+    defer_indexes_above: int = Field(
+        default=200_000,
+        ge=0,
+        description="build the obligations' secondary indexes once at the end of a run expected to add "
+        "at least this many logs (0: never)",
+    )
+
+
+class OracleSettings(BaseModel):
+    """Tuning of ``oracle run``; each field can also be given as the command's flag of the same name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    poll_interval: float = Field(default=1.0, ge=0.05, description="seconds between polls")
+    metrics_port: int | None = Field(default=None, description="serve Prometheus metrics on this port")
+    metrics_addr: str = "127.0.0.1"
+    state_dir: Path | None = Field(default=None, description="keep a restart checkpoint here")
+
+
 class Settings(BaseSettings):
     """Everything a bank node, operator, oracle or indexer needs to reach the chain and the database."""
 
@@ -79,6 +119,9 @@ class Settings(BaseSettings):
     receipt_timeout: float = Field(default=120.0, gt=0)
     gas: GasSettings = GasSettings()
     devnet: DevnetSettings = DevnetSettings()
+    log: LogSettings = LogSettings()
+    indexer: IndexerSettings = IndexerSettings()
+    oracle: OracleSettings = OracleSettings()
 
     @field_validator("key")
     @classmethod

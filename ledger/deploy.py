@@ -16,7 +16,7 @@ from ledger.build.artifacts import Artifact, canonical_abi_json
 from ledger.chain.client import ChainClient, TxSender
 from ledger.chain.hub import Hub
 from ledger.errors import ConfigError
-from ledger.hashing import keccak256
+from ledger.protocol.hashing import keccak256
 from ledger.types import CompilerSettings, Deployment
 
 log = logging.getLogger(__name__)

@@ -15,6 +15,10 @@ class KeyLoadError(LedgerError):
     """A signing key could not be loaded (the key material itself is never included)."""
 
 
+class ReportError(LedgerError, ValueError):
+    """A report cannot be produced as asked: empty mirror, block not indexed, malformed bank file."""
+
+
 class ChainError(LedgerError):
     """The JSON-RPC endpoint failed or answered something unusable."""
 

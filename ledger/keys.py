@@ -60,8 +60,14 @@ def keystore_signer(path: Path, password: str) -> Signer:
         keyfile = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise KeyLoadError(f"cannot read keystore {path}: {exc.__class__.__name__}") from None
+    if not isinstance(keyfile, dict):
+        raise KeyLoadError(f"cannot read keystore {path}: not a JSON object (corrupt file?)")
     try:
         key = Account.decrypt(keyfile, password)
+    except (KeyError, TypeError):  # a JSON object without the keystore's fields
+        raise KeyLoadError(
+            f"cannot read keystore {path}: not a Web3 Secret Storage file (corrupt file?)"
+        ) from None
     except ValueError:
         # eth-account says "MAC mismatch"; do not chain the exception (its frames hold the password).
         raise KeyLoadError(f"cannot decrypt keystore {path}: wrong password or corrupt file") from None

@@ -1,52 +1,15 @@
-"""Shared value types: the vocabulary every layer above speaks.
+"""Deployment-side value types: how transactions are priced and what a deployment file holds.
 
-Enums mirror ``contracts/types/SettlementTypes.sol`` value for value; changing one side without the
-other breaks decoding, and ``tests/ledger/test_types.py`` checks them against the ABI.
+The protocol's own enumerations (participant kinds, cycle statuses, strategies) live in
+:mod:`ledger.protocol.types`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
-
-
-class ParticipantKind(IntEnum):
-    NONE = 0
-    BANK = 1
-    WALLET_PROVIDER = 2
-
-
-class ParticipantStatus(IntEnum):
-    NONE = 0
-    ACTIVE = 1
-    SUSPENDED = 2
-
-
-class ObligationKind(IntEnum):
-    INTERBANK = 0
-    WALLET_TOPUP = 1
-    WALLET_WITHDRAWAL = 2
-    WALLET_TO_WALLET = 3
-
-
-class CycleStatus(IntEnum):
-    NONE = 0
-    OPEN = 1
-    CLOSED = 2
-    SETTLED = 3
-    FAILED = 4
-    CANCELLED = 5
-
-
-class NettingStrategy(IntEnum):
-    FIFO = 0
-    MAX_VALUE = 1
-
-    @property
-    def label(self) -> str:
-        return "fifo" if self is NettingStrategy.FIFO else "max-value"
 
 
 class GasMode(StrEnum):

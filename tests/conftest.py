@@ -1,5 +1,6 @@
-"""Fixtures shared by every Python test (see ``ledger.testing``): a real anvil on a free port and a
-freshly deployed hub with the demo consortium per test, so tests never see each other's state."""
+"""Fixtures shared by every Python test (see ``tests.support.devnet``): a real anvil on a free port,
+under production's rules, and a freshly deployed hub with the demo consortium per test, so tests
+never see each other's state."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ import pytest
 
 from ledger.build.artifacts import Artifact
 from ledger.devnet.anvil import AnvilNode, terminate
-from ledger.testing import Devnet, deploy_devnet, hub_artifact, start_anvil
 from ledger.types import CompilerSettings
+from tests.support.devnet import Devnet, deploy_devnet, hub_artifact, start_rules_chain
 
 
 @pytest.fixture(scope="session")
 def anvil_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
-    node = start_anvil(tmp_path_factory.mktemp("anvil"))
+    """Production's rules (``TEST_RULES``): Cancun, a 30 M gas block, Besu's 5,000-block eth_getLogs
+    range and geth's 128 KiB transactions, enforced by the rules proxy the node's url points at."""
+    node, proxy = start_rules_chain(tmp_path_factory.mktemp("anvil"))
     yield node
+    proxy.stop()
     terminate(node.pid)
 
 

@@ -36,6 +36,8 @@ interface IClearingCycles {
     error ZeroReference(uint256 index);
     /// @notice Obligation amounts must be positive.
     error ZeroObligationAmount(bytes32 ref);
+    /// @notice An obligation amount must be at most `MAX_AMOUNT` (2^128 - 1 minor units).
+    error ObligationAmountTooLarge(bytes32 ref, uint256 amount);
     /// @notice An obligation's payer and payee must differ.
     error PayerIsPayee(bytes32 ref);
     /// @notice The obligation kind does not match the payer's and payee's participant kinds.
@@ -80,7 +82,8 @@ interface IClearingCycles {
     );
 
     /// @notice Submits one obligation, paid by the caller, into the open cycle.
-    /// @dev Caller must be an active participant; reverts with the specific validation error otherwise.
+    /// @dev Caller must be an active participant; reverts with the specific validation error otherwise,
+    ///      e.g. `ObligationAmountTooLarge` for an amount above `MAX_AMOUNT`.
     /// @param obligation The obligation.
     /// @return cycleId The cycle it entered.
     function submit(ObligationInput calldata obligation) external returns (uint64 cycleId);
@@ -91,7 +94,8 @@ interface IClearingCycles {
     ///      where flags = kind | 0x80 when the two account hashes follow, and kind alone when they are zero and
     ///      omitted. The canonical record hashed into `submissionsHash` is always the 152-byte form with the
     ///      plain kind byte. The packed form saves about 40% of the calldata of the ABI array and lets bank
-    ///      nodes encode batches without an ABI encoder.
+    ///      nodes encode batches without an ABI encoder. Each record is validated like `submit`'s
+    ///      obligation (an amount above `MAX_AMOUNT` reverts `ObligationAmountTooLarge`).
     /// @param records The packed obligations.
     /// @return cycleId The cycle they entered.
     function submitBatch(bytes calldata records) external returns (uint64 cycleId);

@@ -40,6 +40,9 @@ interface IClearingResults {
     error PositionsNotCanonical(uint256 index);
     /// @notice The nets of `currency` do not sum to zero.
     error NetsDoNotBalance(bytes3 currency, int256 sum);
+    /// @notice Position `index` has a net of magnitude above `MAX_NET_POSITION` (2^192), more than any
+    ///         honest result can carry; refused so that no result can overflow the balance arithmetic.
+    error NetPositionTooLarge(uint256 index, int256 net);
     /// @notice Applying `net` would take the participant below minus its debit cap.
     error DebitCapExceeded(address participant, bytes3 currency, int256 balanceAfter, uint256 cap);
     /// @notice This oracle already approved a result for this cycle in the current committee epoch.
@@ -71,7 +74,8 @@ interface IClearingResults {
 
     /// @notice Approves `result` as the caller's computation for its cycle; the k-th approval settles.
     /// @dev Caller must be a committee member. Reverts unless the cycle is closed and next in line, the
-    ///      commitment and counts match, the positions are canonical, each currency nets to zero and every
+    ///      commitment and counts match, the positions are canonical, every net is at most
+    ///      `MAX_NET_POSITION` in magnitude (else `NetPositionTooLarge`), each currency nets to zero, every
     ///      balance stays within its debit cap, and the caller has not approved a result for this cycle in
     ///      the current committee epoch. Counts together with hash approvals of the same hash.
     /// @param result The clearing result.

@@ -73,12 +73,15 @@ interface IMembership {
 
     /// @notice Adds `oracle` to the clearing committee and starts a new committee epoch.
     /// @dev Admin only. Approvals recorded under earlier epochs stop counting, so membership changes
-    ///      can never revive or complete an old approval set.
+    ///      can never revive or complete an old approval set. Once a threshold is set, reverts
+    ///      `InvalidThreshold` if the current k is not valid for the larger committee: use
+    ///      `updateCommittee` to change both in one call.
     /// @param oracle The oracle node's signing address.
     function addOracle(address oracle) external;
 
     /// @notice Removes `oracle` from the committee and starts a new committee epoch.
-    /// @dev Admin only.
+    /// @dev Admin only. Once a threshold is set, reverts `InvalidThreshold` if the current k is not
+    ///      valid for the smaller committee (e.g. k > n): use `updateCommittee` to change both.
     /// @param oracle The oracle to remove.
     function removeOracle(address oracle) external;
 
@@ -86,6 +89,16 @@ interface IMembership {
     /// @dev Admin only. Requires 2 <= k <= n and 2k > n; starts a new committee epoch.
     /// @param threshold The new k.
     function setThreshold(uint256 threshold) external;
+
+    /// @notice Adds and removes committee members and sets the threshold in one step, so a change of
+    ///         n that needs a new k never passes through an invalid (n, k).
+    /// @dev Admin only. One new committee epoch; emits `OracleAdded` / `OracleRemoved` per member and
+    ///      `ThresholdChanged`, all with that epoch. Additions are applied before removals; reverts
+    ///      `InvalidThreshold` unless 2 <= k <= n and 2k > n for the resulting committee.
+    /// @param added Oracles to add (none may hold the role already).
+    /// @param removed Oracles to remove (each must hold the role).
+    /// @param threshold The k for the resulting committee.
+    function updateCommittee(address[] calldata added, address[] calldata removed, uint256 threshold) external;
 
     /// @notice Grants the auditor role (recorded on chain; auditors read, they never write).
     /// @dev Admin only.

@@ -25,8 +25,10 @@ interface ISettlementAccounts {
     error InsufficientBalance(address account, bytes3 currency, int256 balance, uint256 amount);
     /// @notice A liquidity decrease was attempted while `cycleId` awaits its clearing result.
     error LiquidityLocked(uint64 cycleId);
-    /// @notice An amount does not fit the signed balance arithmetic.
+    /// @notice A funding or defunding amount, or a debit cap, exceeds `MAX_AMOUNT` (2^128 - 1 minor units).
     error AmountTooLarge(uint256 amount);
+    /// @notice Funding would take the currency's total balance to `total`, above `MAX_AMOUNT`.
+    error TotalTooLarge(bytes3 currency, int256 total);
 
     /// @notice A currency was registered.
     event CurrencyRegistered(bytes3 indexed code, uint8 minorUnits);
@@ -44,24 +46,27 @@ interface ISettlementAccounts {
     function registerCurrency(bytes3 code, uint8 minorUnits) external;
 
     /// @notice Sets the debit cap (intraday credit) of `account` in `currency`.
-    /// @dev Admin only; lowering it reverts `LiquidityLocked` while a cycle awaits settlement.
+    /// @dev Admin only; lowering it reverts `LiquidityLocked` while a cycle awaits settlement; a cap above
+    ///      `MAX_AMOUNT` reverts `AmountTooLarge`.
     /// @param account A registered participant.
     /// @param currency A registered currency.
-    /// @param cap Maximum negative balance, in minor units.
+    /// @param cap Maximum negative balance, in minor units, <= `MAX_AMOUNT`.
     function setDebitCap(address account, bytes3 currency, uint256 cap) external;
 
     /// @notice Credits `amount` to the settlement balance of `account`.
-    /// @dev Admin only (settlement agent).
+    /// @dev Admin only (settlement agent). Reverts `AmountTooLarge` above `MAX_AMOUNT` and `TotalTooLarge`
+    ///      when the currency's total balance would exceed `MAX_AMOUNT`.
     /// @param account A registered participant.
     /// @param currency A registered currency.
-    /// @param amount Minor units, > 0.
+    /// @param amount Minor units, 0 < amount <= `MAX_AMOUNT`.
     function fund(address account, bytes3 currency, uint256 amount) external;
 
     /// @notice Debits `amount` from the settlement balance of `account`; the balance must stay >= 0.
-    /// @dev Admin only (settlement agent); reverts `LiquidityLocked` while a cycle awaits settlement.
+    /// @dev Admin only (settlement agent); reverts `LiquidityLocked` while a cycle awaits settlement and
+    ///      `AmountTooLarge` above `MAX_AMOUNT`.
     /// @param account A registered participant.
     /// @param currency A registered currency.
-    /// @param amount Minor units, > 0.
+    /// @param amount Minor units, 0 < amount <= `MAX_AMOUNT`.
     function defund(address account, bytes3 currency, uint256 amount) external;
 
     /// @notice Registration data of a currency.

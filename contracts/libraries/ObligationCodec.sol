@@ -27,6 +27,13 @@ library ObligationCodec {
         }
     }
 
+    /// @dev Reads the amount of the record at calldata offset `ptr`.
+    function decodeAmount(uint256 ptr) internal pure returns (uint256 amount) {
+        assembly ("memory-safe") {
+            amount := calldataload(add(ptr, 24))
+        }
+    }
+
     /// @dev Next rolling hash after an ABI-form obligation; `submitBatch` computes the same hash over the
     ///      packed record in place (keccak256(previous ‖ payer ‖ record)).
     function step(bytes32 previous, address payer, ObligationInput calldata o) internal pure returns (bytes32) {

@@ -6,6 +6,7 @@ import {IClearingCycles} from "../interfaces/IClearingCycles.sol";
 import {ObligationCodec} from "../libraries/ObligationCodec.sol";
 import {SettlementAccounts} from "./SettlementAccounts.sol";
 import {
+    MAX_AMOUNT,
     Cycle,
     CycleStatus,
     NettingStrategy,
@@ -147,8 +148,9 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
                     failure := 1
                     break
                 }
-                if iszero(amount) {
-                    failure := 2
+                // 0 < amount <= MAX_AMOUNT in one comparison: amount - 1 wraps to 2^256 - 1 for 0
+                if iszero(lt(sub(amount, 1), MAX_AMOUNT)) {
+                    failure := 2 // ZeroObligationAmount or ObligationAmountTooLarge
                     break
                 }
                 if eq(payee, caller()) {
@@ -243,7 +245,11 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
         if (failure == 9) revert MalformedBatch(length);
         (address payee, bytes3 code, uint8 kind, bytes32 ref) = ObligationCodec.decodeHead(ptr);
         if (failure == 1) revert ZeroReference(index);
-        if (failure == 2) revert ZeroObligationAmount(ref);
+        if (failure == 2) {
+            uint256 amount = ObligationCodec.decodeAmount(ptr);
+            if (amount == 0) revert ZeroObligationAmount(ref);
+            revert ObligationAmountTooLarge(ref, amount);
+        }
         if (failure == 3) revert PayerIsPayee(ref);
         if (failure == 4) revert InvalidKind(ref, kind);
         if (failure == 5) revert InactivePayee(ref, payee);
@@ -441,6 +447,7 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
         bytes32 ref
     ) private view {
         if (amount == 0) revert ZeroObligationAmount(ref);
+        if (amount > MAX_AMOUNT) revert ObligationAmountTooLarge(ref, amount);
         if (payee == msg.sender) revert PayerIsPayee(ref);
         if (kind > uint8(type(ObligationKind).max)) revert InvalidKind(ref, kind);
         if (kind != uint8(ObligationKind.Interbank)) {

@@ -6,7 +6,14 @@ import {IClearingResults} from "../interfaces/IClearingResults.sol";
 import {ClearingResultHash} from "../libraries/ClearingResultHash.sol";
 import {ObligationLeaf} from "../libraries/ObligationLeaf.sol";
 import {ClearingCycles} from "./ClearingCycles.sol";
-import {ClearingResult, Cycle, CycleStatus, NetPosition, ParticipantKind} from "../types/SettlementTypes.sol";
+import {
+    MAX_NET_POSITION,
+    ClearingResult,
+    Cycle,
+    CycleStatus,
+    NetPosition,
+    ParticipantKind
+} from "../types/SettlementTypes.sol";
 
 /// @title k-of-n result approval and atomic settlement module of the settlement hub
 /// @dev An approval either carries the full result (`approveResult`: validated completely against current
@@ -209,7 +216,10 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
     ///      where the Solidity version cost 1,700. The calldata words were checked for dirty bits by the
     ///      hash, computed before. On the first bad position it stops with a failure code and
     ///      `_revertPosition` raises the typed error (deciding between an unknown participant and a
-    ///      debit cap), or the overflow panic checked arithmetic would raise.
+    ///      debit cap). A net above `MAX_NET_POSITION` in magnitude is refused (`NetPositionTooLarge`)
+    ///      before any arithmetic, which with the bounds on caps and totals (`MAX_AMOUNT`) keeps the
+    ///      running sum and every balance inside int256; the overflow checks that would raise
+    ///      Panic(0x11) remain as guards but no result can reach them.
     function _processPositions(uint64 id, NetPosition[] calldata positions, bool apply_) private {
         bytes32 topic0 = NetPositionSettled.selector;
         uint256 failure;
@@ -230,6 +240,11 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
                 index := i
                 if iszero(net) {
                     failure := 1 // PositionsNotCanonical
+                    break
+                }
+                // |net| > MAX_NET_POSITION: net + MAX lies outside [0, 2 * MAX] (unsigned, wrapping)
+                if gt(add(net, MAX_NET_POSITION), shl(1, MAX_NET_POSITION)) {
+                    failure := 6 // NetPositionTooLarge
                     break
                 }
                 switch eq(code, currency)
@@ -262,7 +277,8 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
                 }
                 previous := who
                 let total := add(sum, net)
-                // signed overflow: the sum moved against the sign of net
+                // signed overflow: the sum moved against the sign of net. Unreachable: |net| <= 2^192 and
+                // a result carries far fewer than 2^62 positions; kept as a guard.
                 if iszero(eq(slt(total, sum), slt(net, 0))) {
                     failure := 7 // Panic(0x11), raised by the same addition in Solidity
                     break
@@ -276,6 +292,7 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
                 let slot := keccak256(0x00, 0x40)
                 let before := sload(slot)
                 let balanceAfter := add(before, net)
+                // Unreachable as well: |before| < 2^160 (see MAX_AMOUNT) and |net| <= 2^192; kept as a guard.
                 if iszero(eq(slt(balanceAfter, before), slt(net, 0))) {
                     failure := 8 // Panic(0x11)
                     break
@@ -323,6 +340,7 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
         if (failure == 1) revert PositionsNotCanonical(index);
         if (failure == 2) revert NetsDoNotBalance(currency, sum);
         if (failure == 3) revert UnknownCurrency(p.currency);
+        if (failure == 6) revert NetPositionTooLarge(index, p.net);
         if (failure >= 7) {
             // the sum (7) or the balance (8) overflows: Panic(0x11), as checked arithmetic raises it
             assembly ("memory-safe") {

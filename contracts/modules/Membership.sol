@@ -59,19 +59,18 @@ abstract contract Membership is Ownable2Step, IMembership {
 
     /// @inheritdoc IMembership
     function addOracle(address oracle) external onlyOwner {
-        if (oracle == address(0)) revert ZeroAddress();
-        if (_oracles[oracle].active) revert RoleAlreadyGranted(oracle);
-        _oracles[oracle] = Oracle(true, 0, 0);
-        ++_committeeSize;
-        emit OracleAdded(oracle, ++_committeeEpoch);
+        uint64 epoch = ++_committeeEpoch;
+        uint256 size = _grantOracle(oracle, _committeeSize, epoch);
+        _requireValidCommittee(size, _threshold);
+        _committeeSize = uint64(size);
     }
 
     /// @inheritdoc IMembership
     function removeOracle(address oracle) external onlyOwner {
-        if (!_oracles[oracle].active) revert RoleNotGranted(oracle);
-        _oracles[oracle].active = false;
-        --_committeeSize;
-        emit OracleRemoved(oracle, ++_committeeEpoch);
+        uint64 epoch = ++_committeeEpoch;
+        uint256 size = _revokeOracle(oracle, _committeeSize, epoch);
+        _requireValidCommittee(size, _threshold);
+        _committeeSize = uint64(size);
     }
 
     /// @inheritdoc IMembership
@@ -80,6 +79,25 @@ abstract contract Membership is Ownable2Step, IMembership {
         if (!_validThreshold(size, threshold)) revert InvalidThreshold(threshold, size);
         _threshold = uint64(threshold);
         emit ThresholdChanged(threshold, ++_committeeEpoch);
+    }
+
+    /// @inheritdoc IMembership
+    function updateCommittee(address[] calldata added, address[] calldata removed, uint256 threshold)
+        external
+        onlyOwner
+    {
+        uint64 epoch = ++_committeeEpoch;
+        uint256 size = _committeeSize;
+        for (uint256 i; i < added.length; ++i) {
+            size = _grantOracle(added[i], size, epoch);
+        }
+        for (uint256 i; i < removed.length; ++i) {
+            size = _revokeOracle(removed[i], size, epoch);
+        }
+        if (!_validThreshold(size, threshold)) revert InvalidThreshold(threshold, size);
+        _committeeSize = uint64(size);
+        _threshold = uint64(threshold);
+        emit ThresholdChanged(threshold, epoch);
     }
 
     /// @inheritdoc IMembership
@@ -123,6 +141,30 @@ abstract contract Membership is Ownable2Step, IMembership {
         Member memory m = _members[account];
         if (m.status != ParticipantStatus.Active) revert NotActiveParticipant(account);
         return m.kind;
+    }
+
+    /// @dev Grants the oracle role; returns the committee size after it (not yet stored).
+    function _grantOracle(address oracle, uint256 size, uint64 epoch) private returns (uint256) {
+        if (oracle == address(0)) revert ZeroAddress();
+        if (_oracles[oracle].active) revert RoleAlreadyGranted(oracle);
+        _oracles[oracle] = Oracle(true, 0, 0);
+        emit OracleAdded(oracle, epoch);
+        return size + 1;
+    }
+
+    /// @dev Revokes the oracle role; returns the committee size after it (not yet stored).
+    function _revokeOracle(address oracle, uint256 size, uint64 epoch) private returns (uint256) {
+        if (!_oracles[oracle].active) revert RoleNotGranted(oracle);
+        _oracles[oracle].active = false;
+        emit OracleRemoved(oracle, epoch);
+        return size - 1;
+    }
+
+    /// @dev Once a threshold is set (k > 0), every committee change must leave a valid (n, k). While
+    ///      k is 0 (the committee being assembled after deployment) members come and go freely and
+    ///      nothing can settle.
+    function _requireValidCommittee(uint256 size, uint256 threshold) private pure {
+        if (threshold != 0 && !_validThreshold(size, threshold)) revert InvalidThreshold(threshold, size);
     }
 
     /// @dev No single oracle may settle (k >= 2), k members must exist, and a majority is required.

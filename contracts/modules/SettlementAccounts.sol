@@ -3,11 +3,13 @@ pragma solidity ^0.8.28;
 
 import {ISettlementAccounts} from "../interfaces/ISettlementAccounts.sol";
 import {Membership} from "./Membership.sol";
-import {ParticipantKind} from "../types/SettlementTypes.sol";
+import {MAX_AMOUNT, ParticipantKind} from "../types/SettlementTypes.sol";
 
 /// @title Settlement-accounts module of the settlement hub
 /// @dev Balances are int256 minor units; `_totals` is the per-currency sum of balances, changed only by
-///      `fund` and `defund` (settlement applies nets that sum to zero).
+///      `fund` and `defund` (settlement applies nets that sum to zero). Caps, funding amounts and every
+///      currency's total are bounded by `MAX_AMOUNT`, which keeps every balance far inside int256 (the
+///      argument is at `MAX_AMOUNT` in SettlementTypes.sol).
 abstract contract SettlementAccounts is Membership, ISettlementAccounts {
     struct Currency {
         bool registered;
@@ -37,7 +39,7 @@ abstract contract SettlementAccounts is Membership, ISettlementAccounts {
     /// @inheritdoc ISettlementAccounts
     function setDebitCap(address account, bytes3 code, uint256 cap) external onlyOwner {
         _requireAccount(account, code);
-        if (cap > uint256(type(int256).max)) revert AmountTooLarge(cap);
+        if (cap > MAX_AMOUNT) revert AmountTooLarge(cap);
         Account storage a = _accounts[account][code];
         if (cap < a.cap) _requireLiquidityUnlocked();
         a.cap = cap;
@@ -48,10 +50,13 @@ abstract contract SettlementAccounts is Membership, ISettlementAccounts {
     function fund(address account, bytes3 code, uint256 amount) external onlyOwner {
         _requireAccount(account, code);
         int256 delta = _signedAmount(amount);
+        // total <= MAX_AMOUNT and delta <= MAX_AMOUNT, so the sum is exact; total is >= -(sum of caps).
+        int256 total = _totals[code] + delta;
+        if (total > int256(MAX_AMOUNT)) revert TotalTooLarge(code, total);
+        _totals[code] = total;
         Account storage a = _accounts[account][code];
         int256 balance = a.balance + delta;
         a.balance = balance;
-        _totals[code] += delta;
         emit Funded(account, code, amount, balance);
     }
 
@@ -116,7 +121,7 @@ abstract contract SettlementAccounts is Membership, ISettlementAccounts {
 
     function _signedAmount(uint256 amount) private pure returns (int256) {
         if (amount == 0) revert ZeroAmount();
-        if (amount > uint256(type(int256).max)) revert AmountTooLarge(amount);
+        if (amount > MAX_AMOUNT) revert AmountTooLarge(amount);
         return int256(amount);
     }
 }

@@ -1,6 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+/// @dev The protocol's one amount bound, in minor units: 2^128 - 1. An obligation amount, a debit cap and
+///      a currency's total balance (the sum of its balances, see `ISettlementAccounts.totalBalance`) are
+///      each at most this; `ledger.protocol.money.MAX_AMOUNT` is the same number (a test checks it).
+///
+///      Why no sequence of valid operations can overflow the int256 balances. Per currency, with N
+///      participants, the total T = sum of balances only changes by `fund` (refused when T would exceed
+///      MAX_AMOUNT) and `defund` (which lowers it), so T <= MAX_AMOUNT always. A balance only falls by a
+///      payment, which settlement refuses below minus its cap, or by `defund`, which keeps it >= 0; so every
+///      balance b_j >= -c_j >= -MAX_AMOUNT, where c_j <= MAX_AMOUNT is the largest cap j has had (lowering
+///      a cap later leaves the balance where it was). Hence every balance b_i = T - sum_{j != i} b_j
+///      <= T + sum_{j != i} c_j <= N * MAX_AMOUNT < 2^128 * N: with -MAX_AMOUNT <= b_i, |b_i| stays below
+///      2^160 for up to 2^32 participants, far inside int256 (2^255). A net position is refused above `MAX_NET_POSITION` in
+///      magnitude (2^192), so the running per-currency sum of a result (under 2^192 * positions, and a
+///      result cannot carry 2^60 positions) and every balance after a net (under 2^160 + 2^192) stay inside
+///      int256 too, whatever a committee posts: nothing in the settlement arithmetic can raise Panic(0x11).
+uint256 constant MAX_AMOUNT = 0xffffffffffffffffffffffffffffffff;
+
+/// @dev The largest magnitude of a net position a clearing result may carry: 2^192. Above every honest
+///      net: a participant's net is at most the sum of the settled obligations it takes part in, so
+///      |net| <= settledCount * MAX_AMOUNT < 2^64 * 2^128 = 2^192 (settledCount is a uint64). A result with a larger net is refused with `IClearingResults.NetPositionTooLarge`.
+uint256 constant MAX_NET_POSITION = 0x1000000000000000000000000000000000000000000000000;
+
 /// @notice What a member of the consortium is. Decides which obligation kinds it may pay or receive.
 enum ParticipantKind {
     None,
@@ -45,7 +67,7 @@ enum NettingStrategy {
 /// @param payee Active member that receives `amount`.
 /// @param currency ISO 4217 alphabetic code, e.g. "SGD" = 0x534744.
 /// @param kind Business type, see `ObligationKind`.
-/// @param amount Integer minor units, > 0.
+/// @param amount Integer minor units, 0 < amount <= `MAX_AMOUNT`.
 /// @param ref Payer's idempotency key, unique per payer forever.
 /// @param payerAccount Hash of the end customer's wallet or account at the payer (zero if none). Never personal data.
 /// @param payeeAccount Hash of the end customer's wallet or account at the payee (zero if none).

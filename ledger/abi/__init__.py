@@ -1,6 +1,6 @@
 """The hub's ABI as shipped with the package, so nodes need no build tree.
 
-``tests/ledger/test_chain.py`` fails when this copy differs from forge's artifact: regenerate it with
+``tests/ledger/chain/test_client.py`` fails when this copy differs from forge's artifact: regenerate it with
 ``json.dumps(abi, indent=1)`` of ``out/SettlementHub.sol/SettlementHub.json``'s ``abi``. Also the
 canonical signatures of ABI entries, kept free of web3 (importing it costs ~0.7 s of start-up).
 """

@@ -4,9 +4,12 @@ Every ``/api`` route needs ``Authorization: Bearer <token>`` (``ledger api-token
 app only reads: the database is opened read-only (SQLite ``mode=ro``; PostgreSQL
 ``default_transaction_read_only=on``), there is no write route, and it never sends a transaction.
 Money is returned as decimal strings. Each response says the block it reflects.
+
+Queries are built from the tables of :mod:`ledger.index.models`; a page stringifies exactly the
+columns whose type is ``Money`` (ints on both backends), so the JSON is the same on SQLite and
+PostgreSQL.
 """
 
-# ruff: noqa: S608 - SQL is assembled from fixed column names only; values are bound parameters
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,16 +19,18 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine, text
+from sqlalchemy import ColumnElement, Engine, Select, Table, func, select
 
 from ledger.api.auth import token_name
 from ledger.chain.jsonrpc import JsonRpc
+from ledger.chain.views import HubViews
+from ledger.index import models as tables  # the route functions below take the tables' names
 from ledger.index.db import make_engine
+from ledger.index.money import Money
 from ledger.recon.balances import balances_report
-from ledger.recon.chain import HubViews
 from ledger.recon.cycle import cycle_report
 from ledger.recon.proof import ProofError, obligation_proof
-from ledger.recon.report import as_int, checkpoint, ratio_string
+from ledger.recon.report import checkpoint, ratio_string
 from ledger.recon.statement import statement_report
 
 __all__ = ["create_app"]
@@ -57,20 +62,14 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
 
     app.state.engine = engine
 
-    def page(  # noqa: PLR0917
-        sql: str, count_sql: str, params: dict[str, Any], limit: int, offset: int, money: tuple[str, ...] = ()
-    ) -> dict[str, Any]:
+    def page(query: Select[Any], counted: Select[Any], limit: int, offset: int) -> dict[str, Any]:
+        """``limit`` rows of ``query`` from ``offset``, with the total ``counted`` and the checkpoint."""
+        money = {c.key for c in query.selected_columns if isinstance(c.type, Money)}
         with engine.connect() as conn:
             last, last_hash, _ = checkpoint(conn)
-            total = conn.execute(text(count_sql), params).scalar_one()
-            rows = (
-                conn.execute(
-                    text(sql + " LIMIT :limit OFFSET :offset"), {**params, "limit": limit, "offset": offset}
-                )
-                .mappings()
-                .all()
-            )
-        items = [{k: (str(as_int(v)) if k in money else v) for k, v in r.items()} for r in rows]
+            total = conn.execute(counted).scalar_one()
+            rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
+        items = [{k: (str(v) if k in money and v is not None else v) for k, v in r.items()} for r in rows]
         return {
             "as_of_block": last,
             "as_of_block_hash": last_hash,
@@ -80,36 +79,48 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
             "items": items,
         }
 
-    def where(filters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        clauses = [f"{col} = :{col}" for col, value in filters.items() if value is not None]
-        params = {col: value for col, value in filters.items() if value is not None}
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+    def where(table: Table, filters: dict[str, Any]) -> list[ColumnElement[bool]]:
+        """Equality on each of ``table``'s columns named in ``filters`` whose value was given."""
+        return [table.c[col] == value for col, value in filters.items() if value is not None]
+
+    def count(table: Table, conditions: list[ColumnElement[bool]]) -> Select[Any]:
+        return select(func.count()).select_from(table).where(*conditions)
 
     @app.get("/api/status")
     def status(_: Auth) -> dict[str, Any]:
         with engine.connect() as conn:
             last, last_hash, chain_id = checkpoint(conn)
-            discrepancies = conn.execute(text("SELECT COUNT(*) FROM discrepancies")).scalar_one()
+            found = conn.execute(count(tables.discrepancies, [])).scalar_one()
         return {
             "chain_id": chain_id,
             "as_of_block": last,
             "as_of_block_hash": last_hash,
-            "discrepancies": discrepancies,
+            "discrepancies": found,
         }
 
     @app.get("/api/cycles")
     def cycles(_: Auth, status: str | None = None, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-        clause, params = ("WHERE c.status = :status", {"status": status}) if status else ("", {})
-        return page(
-            "SELECT c.cycle_id, c.status, c.count, c.carried_count, c.ready_block, c.final_block, "
-            "s.settled_count, "
-            "s.deferred_count, s.settled_root, s.deferred_root, s.status_check FROM cycles c "
-            f"LEFT JOIN settlements s ON s.cycle_id = c.cycle_id {clause} ORDER BY c.cycle_id DESC",
-            f"SELECT COUNT(*) FROM cycles c {clause}",
-            params,
-            limit,
-            offset,
+        c, s = tables.cycles.c, tables.settlements.c
+        conditions = [c.status == status] if status else []
+        query = (
+            select(
+                c.cycle_id,
+                c.status,
+                c.count,
+                c.carried_count,
+                c.ready_block,
+                c.final_block,
+                s.settled_count,
+                s.deferred_count,
+                s.settled_root,
+                s.deferred_root,
+                s.status_check,
+            )
+            .select_from(tables.cycles.outerjoin(tables.settlements, s.cycle_id == c.cycle_id))
+            .where(*conditions)
+            .order_by(c.cycle_id.desc())
         )
+        return page(query, count(tables.cycles, conditions), limit, offset)
 
     @app.get("/api/obligations")
     def obligations(  # noqa: PLR0917 - query filters
@@ -122,26 +133,40 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> dict[str, Any]:
-        clause, params = where(
+        conditions = where(
+            tables.obligations,
             {
                 "cycle_id": cycle,
                 "status": status,
                 "payer": payer and payer.lower(),
                 "payee": payee and payee.lower(),
                 "currency": currency,
-            }
+            },
         )
-        return page(
-            "SELECT id, block_number, log_index, tx_hash, cycle_id, payer, payee, ref, currency, kind, "
-            "amount, "
-            "payer_account, payee_account, status, status_cycle, settled_cycle "
-            f"FROM obligations{clause} ORDER BY id",
-            f"SELECT COUNT(*) FROM obligations{clause}",
-            params,
-            limit,
-            offset,
-            money=("amount",),
+        o = tables.obligations.c
+        query = (
+            select(
+                o.id,
+                o.block_number,
+                o.log_index,
+                o.tx_hash,
+                o.cycle_id,
+                o.payer,
+                o.payee,
+                o.ref,
+                o.currency,
+                o.kind,
+                o.amount,
+                o.payer_account,
+                o.payee_account,
+                o.status,
+                o.status_cycle,
+                o.settled_cycle,
+            )
+            .where(*conditions)
+            .order_by(o.id)
         )
+        return page(query, count(tables.obligations, conditions), limit, offset)
 
     @app.get("/api/positions")
     def positions(
@@ -152,29 +177,24 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> dict[str, Any]:
-        clause, params = where(
-            {"cycle_id": cycle, "participant": participant and participant.lower(), "currency": currency}
+        conditions = where(
+            tables.net_positions,
+            {"cycle_id": cycle, "participant": participant and participant.lower(), "currency": currency},
         )
-        return page(
-            "SELECT n.cycle_id, n.participant, p.name, n.currency, n.net, n.balance, n.block_number "
-            f"FROM net_positions n LEFT JOIN participants p ON p.address = n.participant{clause} "
-            "ORDER BY n.cycle_id DESC, n.currency, n.participant",
-            f"SELECT COUNT(*) FROM net_positions{clause}",
-            params,
-            limit,
-            offset,
-            money=("net", "balance"),
+        n, p = tables.net_positions.c, tables.participants.c
+        query = (
+            select(n.cycle_id, n.participant, p.name, n.currency, n.net, n.balance, n.block_number)
+            .select_from(tables.net_positions.outerjoin(tables.participants, p.address == n.participant))
+            .where(*conditions)
+            .order_by(n.cycle_id.desc(), n.currency, n.participant)
         )
+        return page(query, count(tables.net_positions, conditions), limit, offset)
 
     @app.get("/api/participants")
     def participants(_: Auth, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
-        return page(
-            "SELECT address, kind, name, status, registered_block FROM participants ORDER BY name",
-            "SELECT COUNT(*) FROM participants",
-            {},
-            limit,
-            offset,
-        )
+        p = tables.participants.c
+        query = select(p.address, p.kind, p.name, p.status, p.registered_block).order_by(p.name)
+        return page(query, count(tables.participants, []), limit, offset)
 
     @app.get("/api/chart")
     def chart(_: Auth, currency: str = "SGD") -> dict[str, Any]:
@@ -182,16 +202,15 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
         with engine.connect() as conn:
             last, last_hash, _chain = checkpoint(conn)
             gross: dict[int, int] = {}
-            for cycle_id, paid in conn.execute(
-                text("SELECT cycle_id, paid FROM cycle_totals WHERE currency = :c"), {"c": currency}
-            ):
-                gross[cycle_id] = gross.get(cycle_id, 0) + as_int(paid)
+            t, n = tables.cycle_totals.c, tables.net_positions.c
+            for cycle_id, paid in conn.execute(select(t.cycle_id, t.paid).where(t.currency == currency)):
+                gross[cycle_id] = gross.get(cycle_id, 0) + paid
             net: dict[int, int] = {}
             for position_cycle, value in conn.execute(
-                text("SELECT cycle_id, net FROM net_positions WHERE currency = :c"), {"c": currency}
+                select(n.cycle_id, n.net).where(n.currency == currency)
             ):
-                if as_int(value) > 0:
-                    net[position_cycle] = net.get(position_cycle, 0) + as_int(value)
+                if value > 0:
+                    net[position_cycle] = net.get(position_cycle, 0) + value
         from ledger.recon.cycle import liquidity_saving  # noqa: PLC0415
 
         points = [

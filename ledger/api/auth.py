@@ -10,7 +10,11 @@ import hashlib
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ledger.errors import LedgerError
+from ledger.index.models import api_tokens
 
 __all__ = ["hash_token", "issue_token", "revoke_token", "token_name"]
 
@@ -24,20 +28,26 @@ def hash_token(token: str) -> str:
 def issue_token(engine: Engine, name: str) -> str:
     """Create a token for ``name`` and return it (the only time it exists in clear)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with engine.begin() as conn:
-        conn.execute(
-            text("INSERT INTO api_tokens (name, token_hash, created_at, revoked) VALUES (:n, :h, :t, :r)"),
-            {"n": name, "h": hash_token(token), "t": datetime.now(UTC), "r": False},
-        )
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(api_tokens).values(
+                    name=name, token_hash=hash_token(token), created_at=datetime.now(UTC), revoked=False
+                )
+            )
+    except IntegrityError:
+        # Names stay taken after a revocation, so the audit trail keeps one meaning per name.
+        raise LedgerError(
+            f"a token named {name!r} already exists (names are never reused, even once revoked): "
+            "pick another name"
+        ) from None
     return token
 
 
 def revoke_token(engine: Engine, name: str) -> bool:
     with engine.begin() as conn:
         return bool(
-            conn.execute(
-                text("UPDATE api_tokens SET revoked = :r WHERE name = :n"), {"r": True, "n": name}
-            ).rowcount
+            conn.execute(update(api_tokens).where(api_tokens.c.name == name).values(revoked=True)).rowcount
         )
 
 
@@ -45,7 +55,9 @@ def token_name(engine: Engine, token: str) -> str | None:
     """The name of a valid (known, not revoked) token."""
     with engine.connect() as conn:
         row = conn.execute(
-            text("SELECT name, revoked FROM api_tokens WHERE token_hash = :h"), {"h": hash_token(token)}
+            select(api_tokens.c.name, api_tokens.c.revoked).where(
+                api_tokens.c.token_hash == hash_token(token)
+            )
         ).first()
     if row is None or row[1]:
         return None

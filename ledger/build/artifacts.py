@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from ledger.errors import ConfigError
-from ledger.hashing import keccak256
+from ledger.protocol.hashing import keccak256
 
 HUB_SOURCE = "SettlementHub.sol"
 HUB_NAME = "SettlementHub"

@@ -3,7 +3,7 @@
 ``scripts/solc`` wraps npm's WebAssembly compiler, or a native solc named by ``LEDGER_SOLC``; the
 standard-JSON settings come from ``foundry.toml``'s default profile, including the metadata
 settings (``bytecode_hash = "none"``, no CBOR), so the creation bytecode equals forge's byte for
-byte (``tests/ledger/test_build.py`` checks it).
+byte (``tests/ledger/chain/test_client.py`` checks it).
 """
 
 from __future__ import annotations

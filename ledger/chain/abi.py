@@ -9,7 +9,7 @@ from eth_abi.abi import decode as abi_decode
 from eth_utils.address import to_checksum_address
 
 from ledger.abi import canonical_type, signature
-from ledger.hashing import keccak256
+from ledger.protocol.hashing import keccak256
 
 
 def format_value(value: Any, abi_type: str) -> str:

@@ -22,10 +22,11 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import RPCEndpoint
 
 from ledger.chain.abi import HubAbi
+from ledger.chain.retry import DEFAULT_RETRY, OVERLOADED, RetryPolicy
 from ledger.config import GasSettings, Settings
 from ledger.errors import ChainError, ConfigError, TransactionReverted, TransactionTimeout
-from ledger.hashing import keccak256
 from ledger.keys import Signer
+from ledger.protocol.hashing import keccak256
 from ledger.types import GasMode
 
 log = logging.getLogger(__name__)
@@ -36,21 +37,19 @@ T = TypeVar("T")
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
 
 
-def retry(fn: Callable[[], T], *, attempts: int = 6, base_delay: float = 0.2, what: str = "rpc") -> T:
-    """Call ``fn`` with exponential backoff on transient transport errors."""
-    delay = base_delay
-    for attempt in range(1, attempts + 1):
+def retry_transient(fn: Callable[[], T], *, what: str, policy: RetryPolicy = DEFAULT_RETRY) -> T:
+    """``fn()`` under ``policy``, retrying only transient transport errors (see :mod:`ledger.chain.retry`)."""
+
+    def attempt() -> T:
         try:
             return fn()
-        except _TRANSIENT as exc:
-            if attempt == attempts:
-                raise ChainError(f"{what}: endpoint unreachable after {attempts} attempts ({exc})") from None
-            log.warning(
-                "%s failed (%s); retry %d/%d in %.1fs", what, exc.__class__.__name__, attempt, attempts, delay
-            )
-            time.sleep(delay)
-            delay = min(delay * 2, 10.0)
-    raise AssertionError("unreachable")
+        except requests.HTTPError as exc:  # web3 raises the provider's HTTP status as HTTPError
+            status = exc.response.status_code if exc.response is not None else None
+            if status in OVERLOADED:
+                raise requests.ConnectionError(f"HTTP {status}") from exc
+            raise
+
+    return policy.call(attempt, what=what, transient=_TRANSIENT)
 
 
 class Receipt(dict[str, Any]):
@@ -98,23 +97,35 @@ class ChainClient:
         expected_chain_id: int | None = None,
         abi: HubAbi | None = None,
         receipt_timeout: float = 120.0,
+        retry_policy: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
         self.rpc_url = rpc_url
+        self.retry_policy = retry_policy
         self.timeout = timeout
         self.abi = abi
         self.receipt_timeout = receipt_timeout
-        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
-        self.chain_id: int = retry(lambda: self.w3.eth.chain_id, what=f"eth_chainId at {rpc_url}")
+        # web3's provider would retry each call itself (5 tries) inside our policy: switched off.
+        provider = HTTPProvider(
+            rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
+        )
+        self.w3 = Web3(provider)
+        self.chain_id: int = self.retry(lambda: self.w3.eth.chain_id, what=f"eth_chainId at {rpc_url}")
         if expected_chain_id is not None and self.chain_id != expected_chain_id:
             raise ConfigError(
                 f"{rpc_url} is chain {self.chain_id}, configuration expects {expected_chain_id}"
             )
         if poa is None:
             # QBFT/Clique put validator data in extraData (> 32 bytes): web3 rejects it without the middleware
-            extra = retry(lambda: self.w3.eth.get_block("latest")["extraData"], what="eth_getBlockByNumber")
+            extra = self.retry(
+                lambda: self.w3.eth.get_block("latest")["extraData"], what="eth_getBlockByNumber"
+            )
             poa = len(extra) > 32
         if poa:
             self.w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+
+    def retry(self, fn: Callable[[], T], *, what: str) -> T:
+        """``fn()`` under this client's retry policy (transient transport errors only)."""
+        return retry_transient(fn, what=what, policy=self.retry_policy)
 
     @classmethod
     def from_settings(cls, settings: Settings, abi: HubAbi | None = None) -> ChainClient:
@@ -130,13 +141,15 @@ class ChainClient:
     # -- reads --------------------------------------------------------------------------
 
     def block_number(self) -> int:
-        return retry(lambda: self.w3.eth.block_number, what="eth_blockNumber")
+        return self.retry(lambda: self.w3.eth.block_number, what="eth_blockNumber")
 
     def get_block(self, number: int | str) -> Any:
-        return retry(lambda: self.w3.eth.get_block(number), what="eth_getBlockByNumber")  # type: ignore[arg-type]
+        return self.retry(lambda: self.w3.eth.get_block(number), what="eth_getBlockByNumber")  # type: ignore[arg-type]
 
     def code_at(self, address: str) -> bytes:
-        return bytes(retry(lambda: self.w3.eth.get_code(to_checksum_address(address)), what="eth_getCode"))
+        return bytes(
+            self.retry(lambda: self.w3.eth.get_code(to_checksum_address(address)), what="eth_getCode")
+        )
 
     def call(self, to: str, data: bytes, *, block: int | str = "latest", sender: str | None = None) -> bytes:
         """``eth_call``; a revert raises :class:`TransactionReverted` with the decoded error."""
@@ -144,9 +157,13 @@ class ChainClient:
         if sender:
             tx["from"] = to_checksum_address(sender)
         try:
-            return bytes(retry(lambda: self.w3.eth.call(tx, block_identifier=block), what="eth_call"))  # type: ignore[arg-type]
+            return bytes(self.retry(lambda: self.w3.eth.call(tx, block_identifier=block), what="eth_call"))  # type: ignore[arg-type]
         except ContractLogicError as exc:
             raise self._reverted(exc) from None
+
+    def eth_call(self, to: str, data: bytes, block: int | str) -> bytes:
+        """``eth_call`` in the transport shape :class:`ledger.chain.views.HubViews` reads through."""
+        return self.call(to, data, block=block)
 
     def estimate_gas(self, sender: str, to: str, data: bytes) -> int:
         tx: dict[str, Any] = {
@@ -155,7 +172,7 @@ class ChainClient:
             "data": HexBytes(data),
         }
         try:
-            return int(retry(lambda: self.w3.eth.estimate_gas(tx), what="eth_estimateGas"))  # type: ignore[arg-type]
+            return int(self.retry(lambda: self.w3.eth.estimate_gas(tx), what="eth_estimateGas"))  # type: ignore[arg-type]
         except ContractLogicError as exc:
             raise self._reverted(exc) from None
 
@@ -175,12 +192,12 @@ class ChainClient:
         if gas.mode is GasMode.ZERO:
             return {"gasPrice": 0}
         if gas.mode is GasMode.LEGACY:
-            return {"gasPrice": int(retry(lambda: self.w3.eth.gas_price, what="eth_gasPrice"))}
+            return {"gasPrice": int(self.retry(lambda: self.w3.eth.gas_price, what="eth_gasPrice"))}
         base_fee = self.get_block("latest").get("baseFeePerGas")
         if base_fee is None:
             if gas.mode is GasMode.EIP1559:
                 raise ConfigError("gas mode eip1559, but the chain's blocks have no base fee")
-            return {"gasPrice": int(retry(lambda: self.w3.eth.gas_price, what="eth_gasPrice"))}
+            return {"gasPrice": int(self.retry(lambda: self.w3.eth.gas_price, what="eth_gasPrice"))}
         tip = gas.priority_fee_wei if base_fee > 0 else 0
         return {"maxFeePerGas": int(base_fee) * gas.max_fee_multiplier + tip, "maxPriorityFeePerGas": tip}
 
@@ -188,7 +205,7 @@ class ChainClient:
 
     def send_raw(self, raw: bytes) -> str:
         """``eth_sendRawTransaction`` without web3's middleware (a 120 KB batch costs ~30 ms there)."""
-        response = retry(
+        response = self.retry(
             lambda: self.w3.provider.make_request(RPCEndpoint("eth_sendRawTransaction"), ["0x" + raw.hex()]),
             what="eth_sendRawTransaction",
         )
@@ -201,7 +218,7 @@ class ChainClient:
 
     def rpc(self, method: str, params: list[Any]) -> Any:
         """A raw JSON-RPC call (no web3 formatting); errors raise :class:`ChainError`."""
-        response = retry(lambda: self.w3.provider.make_request(RPCEndpoint(method), params), what=method)
+        response = self.retry(lambda: self.w3.provider.make_request(RPCEndpoint(method), params), what=method)
         if "error" in response:
             raise ChainError(f"{method}: {response['error']}")
         return response.get("result")
@@ -263,7 +280,9 @@ class TxSender:
         """Re-read the next nonce from the node (pending block)."""
         w3 = self.client.w3
         address = to_checksum_address(self.signer.address)
-        self._nonce = int(retry(lambda: w3.eth.get_transaction_count(address, "pending"), what="nonce"))
+        self._nonce = int(
+            self.client.retry(lambda: w3.eth.get_transaction_count(address, "pending"), what="nonce")
+        )
         return self._nonce
 
     def refresh_fees(self) -> None:
@@ -307,7 +326,13 @@ class TxSender:
     def wait(self, sent: Iterable[tuple[str, str, bytes]], *, timeout: float | None = None) -> list[Receipt]:
         """Wait for ``(tx_hash, to, data)`` triples; the first failed one raises its decoded revert."""
         triples = list(sent)
-        receipts = self.client.wait_receipts([h for h, _, _ in triples], timeout=timeout)
+        try:
+            receipts = self.client.wait_receipts([h for h, _, _ in triples], timeout=timeout)
+        except TransactionTimeout:
+            # Dropped by a reorg, evicted, replaced, or stuck behind a nonce gap: the local nonce may
+            # be ahead of the chain's, and every later send would queue behind the gap. Re-read it.
+            self._nonce = None
+            raise
         for receipt, (_, to, data) in zip(receipts, triples, strict=True):
             if receipt["status"] != 1:
                 self._nonce = None

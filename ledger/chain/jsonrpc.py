@@ -26,13 +26,15 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import requests
 import urllib3
 
+from ledger.chain.retry import DEFAULT_RETRY, OVERLOADED, RetryPolicy
 from ledger.errors import ChainError
 
 try:
@@ -99,6 +101,15 @@ class RpcError(ChainError):
         self.data = data
 
 
+#: transport failures and overload answers (and a body cut off mid-JSON): worth another try
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    urllib3.exceptions.HTTPError,
+    ValueError,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class BlockHeader:
     number: int
@@ -125,12 +136,12 @@ class JsonRpc:
         url: str,
         *,
         timeout: float = 60.0,
-        attempts: int = 8,
+        policy: RetryPolicy = DEFAULT_RETRY,
         on_retry: Callable[[], None] | None = None,
     ) -> None:
         self.url = url
         self.timeout = timeout
-        self.attempts = attempts
+        self.policy = policy
         self.on_retry = on_retry
         self.session = requests.Session()
         self.session.headers["Content-Type"] = "application/json"
@@ -147,36 +158,18 @@ class JsonRpc:
     def _call(self, method: str, params: list[Any], *, parse: bool) -> Any:
         self._id += 1
         body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
-        delay = 0.1
-        for attempt in range(1, self.attempts + 1):
-            try:
-                with self.session.post(self.url, data=body, timeout=self.timeout, stream=True) as response:
-                    if response.status_code in (429, 502, 503, 504):
-                        raise requests.ConnectionError(f"HTTP {response.status_code}")
-                    content = response.raw.read(decode_content=True)
-                if not parse:
-                    return content
-                payload = _loads(content)
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                urllib3.exceptions.HTTPError,
-                ValueError,
-            ) as exc:
-                if attempt == self.attempts:
-                    raise ChainError(
-                        f"{method} at {self.url} failed after {attempt} attempts: {exc}"
-                    ) from None
-                log.warning(
-                    "%s failed (%s); retry %d/%d in %.1fs", method, exc, attempt, self.attempts, delay
-                )
-                if self.on_retry:
-                    self.on_retry()
-                time.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            return result_of(payload)
-        raise AssertionError("unreachable")
+
+        def attempt() -> Any:
+            with self.session.post(self.url, data=body, timeout=self.timeout, stream=True) as response:
+                if response.status_code in OVERLOADED:
+                    raise requests.ConnectionError(f"HTTP {response.status_code}")
+                content = response.raw.read(decode_content=True)
+            return content if not parse else _loads(content)
+
+        payload = self.policy.call(
+            attempt, what=f"{method} at {self.url}", transient=_TRANSIENT, on_retry=self.on_retry
+        )
+        return payload if not parse else result_of(payload)
 
     def block_number(self) -> int:
         return int(self.call("eth_blockNumber", []), 16)
@@ -271,16 +264,28 @@ class LogSource:
         max_blocks: int = 5_000,
         target_logs: int = 20_000,
         initial_blocks: int = 1,
-        topics: list[str | None] | None = None,
+        topics: list[str | list[str] | None] | None = None,
     ) -> None:
-        """``topics``: an ``eth_getLogs`` topic filter (e.g. ``["0x" + event topic]``); default all
-        of ``address``'s logs."""
+        """``topics``: an ``eth_getLogs`` topic filter (e.g. ``["0x" + event topic]``, or a list of
+        topics in a position for any of them); default all of ``address``'s logs."""
         self.rpc = rpc
         self.address = address
         self.topics = topics
         self.max_blocks = max(1, max_blocks)
         self.target_logs = max(1, target_logs)
         self.span = min(self.max_blocks, max(1, initial_blocks))
+
+    def logs(self, start: int, end: int) -> Iterator[dict[str, Any]]:
+        """Every log of ``[start, end]`` in (block, log index) order, over as many ranges as the node's
+        limits need (removed logs left out)."""
+        while start <= end:
+            batch = self.fetch(start, end)  # transport failures retried with backoff
+            entries = batch.logs
+            keys = [(int(e["blockNumber"], 16), int(e["logIndex"], 16)) for e in entries]
+            if any(a >= b for a, b in pairwise(keys)):  # nodes answer in order; sort if one did not
+                entries = [e for _, e in sorted(zip(keys, entries, strict=True), key=lambda pair: pair[0])]
+            yield from (entry for entry in entries if not entry.get("removed"))
+            start = batch.end + 1
 
     def fetch(self, start: int, limit: int) -> RangeResult:
         """Logs from ``start`` to at most ``limit`` (the span decides where the range ends)."""

@@ -9,8 +9,10 @@ import typer
 from rich.console import Console
 
 from ledger.cli.context import AppContext
-from ledger.cli.main import app
 from ledger.errors import ConfigError
+
+#: this module's commands; ``ledger.cli.main`` adds them to the ``ledger`` command
+app = typer.Typer()
 
 out = Console()
 

@@ -7,7 +7,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger.cli.context import AppContext
-from ledger.cli.main import app
+
+#: this module's commands; ``ledger.cli.main`` adds them to the ``ledger`` command
+app = typer.Typer()
 
 devnet_app = typer.Typer(help="The local anvil devnet with the demo consortium.", no_args_is_help=True)
 app.add_typer(devnet_app, name="devnet")

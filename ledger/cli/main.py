@@ -6,13 +6,13 @@ import logging
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from ledger.cli import deploy, devnet, index, operator, recon, serve, submit
 from ledger.cli.context import AppContext
-from ledger.errors import LedgerError
+from ledger.cli.runner import run_app
 
 app = typer.Typer(
     name="ledger",
@@ -23,6 +23,10 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 err = Console(stderr=True)
+
+# Each command module owns a Typer app; merged here (no group name), so ``ledger deploy`` etc.
+for _commands in (devnet, deploy, operator, submit, index, recon, serve):
+    app.add_typer(_commands.app)
 
 
 @app.callback()
@@ -47,30 +51,6 @@ def main(
     ctx.obj = AppContext(config_file=config, overrides=overrides)
 
 
-#: Typer >= 0.20 raises its vendored click's exceptions (``typer.TyperException``), older Typer click's.
-_USAGE_ERRORS: tuple[type[Exception], ...] = (
-    getattr(typer, "TyperException", click.ClickException),
-    click.ClickException,
-)
-
-
 def run() -> None:
-    """Console-script entry: LedgerError becomes a one-line message and exit code 1."""
-    try:
-        code = app(standalone_mode=False)
-    except LedgerError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise SystemExit(1) from None
-    except typer.Abort:
-        err.print("aborted")
-        raise SystemExit(130) from None
-    except typer.Exit as exc:
-        raise SystemExit(exc.exit_code) from None
-    except _USAGE_ERRORS as exc:  # bad arguments, or no arguments to a command group: show the help
-        exc.show()  # type: ignore[attr-defined]
-        raise SystemExit(getattr(exc, "exit_code", 2)) from None
-    raise SystemExit(code if isinstance(code, int) else 0)
-
-
-# The command modules register themselves on ``app`` when imported.
-from ledger.cli import deploy, devnet, index, operator, recon, serve, submit  # noqa: E402, F401
+    """Console-script entry (``ledger``): see :func:`ledger.cli.runner.run_app`."""
+    run_app(app, err)

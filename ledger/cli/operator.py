@@ -8,11 +8,15 @@ import typer
 from rich.console import Console
 
 from ledger.cli.context import AppContext
-from ledger.cli.main import app
-from ledger.types import NettingStrategy, ParticipantKind
+from ledger.errors import LedgerError
+from ledger.protocol.money import MAX_AMOUNT, MAX_AMOUNT_TEXT
+from ledger.protocol.types import ParticipantKind, Strategy
 
 if TYPE_CHECKING:
     from ledger.operator import Operator
+
+#: this module's commands; ``ledger.cli.main`` adds them to the ``ledger`` command
+app = typer.Typer()
 
 out = Console()
 KeyOption = Annotated[
@@ -87,6 +91,18 @@ account_app = typer.Typer(help="Settlement accounts: funding, defunding, debit c
 app.add_typer(account_app, name="account")
 
 
+def _bounded(what: str, amount: int) -> int:
+    """``amount`` if it is within the protocol's bound; refused before anything is sent otherwise (the
+    contract refuses it too: ``AmountTooLarge``). A fund within the bound can still be refused by the
+    contract with ``TotalTooLarge`` when the currency's total would exceed ``MAX_AMOUNT``."""
+    if amount > MAX_AMOUNT:
+        raise LedgerError(
+            f"{what} {amount} is above MAX_AMOUNT = {MAX_AMOUNT_TEXT} minor units, the protocol's bound "
+            "for amounts, debit caps and a currency's total balance"
+        )
+    return amount
+
+
 @account_app.command("fund")
 def fund(
     ctx: typer.Context,
@@ -95,7 +111,8 @@ def fund(
     amount: Annotated[int, typer.Argument(help="minor units")],
     key: KeyOption = None,
 ) -> None:
-    """Credit a settlement balance (money entering the system)."""
+    """Credit a settlement balance (money entering the system); a currency's total is at most 2**128 - 1."""
+    _bounded("the amount", amount)
     _done(f"funded {address} {currency} {amount}", _operator(ctx, key).fund(address, currency, amount))
 
 
@@ -108,6 +125,7 @@ def defund(
     key: KeyOption = None,
 ) -> None:
     """Debit a settlement balance (money leaving the system)."""
+    _bounded("the amount", amount)
     _done(f"defunded {address} {currency} {amount}", _operator(ctx, key).defund(address, currency, amount))
 
 
@@ -119,7 +137,8 @@ def cap(
     amount: Annotated[int, typer.Argument(help="minor units")],
     key: KeyOption = None,
 ) -> None:
-    """Set a debit cap (intraday credit)."""
+    """Set a debit cap (intraday credit), at most 2**128 - 1 minor units."""
+    _bounded("the debit cap", amount)
     _done(
         f"cap of {address} {currency} set to {amount}",
         _operator(ctx, key).set_debit_cap(address, currency, amount),
@@ -152,6 +171,19 @@ def cancel(ctx: typer.Context, cycle_id: int, reason: str, key: KeyOption = None
     _done(f"cancelled cycle {cycle_id}", _operator(ctx, key).cancel_cycle(cycle_id, reason))
 
 
+@cycle_app.command("fail")
+def fail(ctx: typer.Context, cycle_id: int, key: KeyOption = None) -> None:
+    """Fail the next cycle in line once its settlement timeout has passed (any member may); all its
+    obligations carry into the next cycle, no balance changes."""
+    _done(f"failed cycle {cycle_id}", _operator(ctx, key).fail_cycle(cycle_id))
+
+
+@cycle_app.command("timeout")
+def timeout(ctx: typer.Context, seconds: int, key: KeyOption = None) -> None:
+    """Set the settlement timeout after readiness (0: a cycle never fails on its own)."""
+    _done(f"settlement timeout set to {seconds}s", _operator(ctx, key).set_settlement_timeout(seconds))
+
+
 @cycle_app.command("duration")
 def duration(ctx: typer.Context, seconds: int, key: KeyOption = None) -> None:
     """Set the automatic cycle length (0: close by the operator only)."""
@@ -163,7 +195,7 @@ def strategy(
     ctx: typer.Context, name: Annotated[str, typer.Argument(help="fifo | max-value")], key: KeyOption = None
 ) -> None:
     """Set the committee's gridlock-resolution strategy."""
-    choices = {"fifo": NettingStrategy.FIFO, "max-value": NettingStrategy.MAX_VALUE}
+    choices = {"fifo": Strategy.FIFO, "max-value": Strategy.MAX_VALUE}
     if name not in choices:
         raise typer.BadParameter("strategy must be fifo or max-value", param_hint="NAME")
     _done(f"strategy set to {name}", _operator(ctx, key).set_strategy(choices[name]))
@@ -185,16 +217,40 @@ committee_app = typer.Typer(help="The oracle committee and auditors.", no_args_i
 app.add_typer(committee_app, name="committee")
 
 
+ThresholdOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threshold",
+        "-k",
+        help="also set k, in the same transaction (needed when the current k is invalid for the new n)",
+    ),
+]
+
+
 @committee_app.command("add")
-def add_oracle(ctx: typer.Context, address: str, key: KeyOption = None) -> None:
-    """Add an oracle (starts a new committee epoch)."""
-    _done(f"oracle {address} added", _operator(ctx, key).add_oracle(address))
+def add_oracle(
+    ctx: typer.Context, address: str, threshold: ThresholdOption = None, key: KeyOption = None
+) -> None:
+    """Add an oracle (starts a new committee epoch); refused if k would no longer be a majority."""
+    operator = _operator(ctx, key)
+    k = operator.plan_committee_change(1, 0, threshold)
+    if k is None:
+        _done(f"oracle {address} added", operator.add_oracle(address))
+    else:
+        _done(f"oracle {address} added, threshold {k}", operator.update_committee([address], [], k))
 
 
 @committee_app.command("remove")
-def remove_oracle(ctx: typer.Context, address: str, key: KeyOption = None) -> None:
-    """Remove an oracle (starts a new committee epoch)."""
-    _done(f"oracle {address} removed", _operator(ctx, key).remove_oracle(address))
+def remove_oracle(
+    ctx: typer.Context, address: str, threshold: ThresholdOption = None, key: KeyOption = None
+) -> None:
+    """Remove an oracle (starts a new committee epoch); refused if k would exceed the members left."""
+    operator = _operator(ctx, key)
+    k = operator.plan_committee_change(0, 1, threshold)
+    if k is None:
+        _done(f"oracle {address} removed", operator.remove_oracle(address))
+    else:
+        _done(f"oracle {address} removed, threshold {k}", operator.update_committee([], [address], k))
 
 
 @committee_app.command("threshold")

@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ledger.cli.context import AppContext
-from ledger.cli.main import app
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from ledger.recon.chain import HubViews
+    from ledger.chain.views import HubViews
     from ledger.recon.report import Report
+
+#: this module's commands; ``ledger.cli.main`` adds them to the ``ledger`` command
+app = typer.Typer()
 
 # Each command imports what it reads with: an auditor's `ledger recon cycle` should not pay for the
 # chain client, the proof builder or the API.
@@ -37,7 +39,7 @@ def _engine(actx: AppContext, url: str | None) -> Engine:
 
 def _views(actx: AppContext) -> HubViews:
     from ledger.chain.jsonrpc import JsonRpc
-    from ledger.recon.chain import HubViews
+    from ledger.chain.views import HubViews
 
     return HubViews(JsonRpc(actx.settings.rpc_url, timeout=actx.settings.rpc_timeout), actx.deployment.hub)
 

@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 
 from ledger.cli.context import AppContext
-from ledger.cli.main import app
+
+#: this module's commands; ``ledger.cli.main`` adds them to the ``ledger`` command
+app = typer.Typer()
 
 tokens = typer.Typer(help="Bearer tokens for the auditor API (stored hashed).", no_args_is_help=True)
 app.add_typer(tokens, name="api-token")

@@ -10,7 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ledger.cli.context import AppContext
-from ledger.cli.main import app
+from ledger.errors import LedgerError
+from ledger.protocol.types import ParticipantStatus
+
+#: this module's commands; ``ledger.cli.main`` adds them to the ``ledger`` command
+app = typer.Typer()
 
 out = Console()
 
@@ -35,17 +39,29 @@ def submit(  # noqa: PLR0917 - Typer options
     actx: AppContext = ctx.obj
     hub = actx.hub
     sender = actx.sender(key)
-    currencies = _currencies(actx)
+    start, log_range = actx.deployment.start_block, actx.settings.log_range_blocks
+    currencies = hub.registered_currencies(start, log_range)
+    registry = hub.participant_registry(start, log_range)
+    me = registry.get(sender.address.lower())
+    if me is None or me[1] is not ParticipantStatus.ACTIVE:
+        state = "not a registered participant" if me is None else "suspended"
+        raise LedgerError(
+            f"the signing key {sender.address} is {state}: the hub would refuse every obligation"
+        )
+    # Checked here, with line numbers, what the hub would refuse at the first bad row only.
     rows = load_obligations(
         file,
         payer=sender.address,
         major_units=major_units,
         minor_units=currencies,
         known_currencies=set(currencies),
+        known_participants={a for a, (_, status) in registry.items() if status is ParticipantStatus.ACTIVE},
+        participant_kinds={a: kind for a, (kind, _) in registry.items()},
     )
-    submitter = Submitter(hub, sender, max_records=batch_size)
+    submitter = Submitter(hub, sender, max_records=batch_size, history_from=start, log_range=log_range)
     if dry_run:
         todo = submitter.pending(rows)
+        submitter.check_reused(rows, todo, file)
         out.print(
             f"{file}: {len(rows)} valid obligations, {len(rows) - len(todo)} already on chain, "
             f"{len(todo)} would be sent"
@@ -67,29 +83,10 @@ def submit(  # noqa: PLR0917 - Typer options
             elapsed = max(bar.get_time() - started, 1e-9)
             bar.update(task, completed=done, rate=f"{done / elapsed:,.0f} obligations/s")
 
-        report = submitter.submit(rows, progress=advance)
+        report = submitter.submit(rows, progress=advance, source=file)
         bar.update(task, completed=len(rows))
     out.print(
         f"{report.submitted} obligations sent in {report.batches} transactions "
         f"({report.already_on_chain} already on chain); {report.obligations_per_second:,.0f} obligations/s, "
         f"{report.gas_per_obligation:,.0f} gas per obligation"
     )
-
-
-def _currencies(actx: AppContext) -> dict[str, int]:
-    """Registered currencies (code -> minor-unit exponent) from the chain's CurrencyRegistered events."""
-    hub = actx.hub
-    topic = hub.abi.event_topic("CurrencyRegistered")
-    logs = hub.client.w3.eth.get_logs(
-        {
-            "address": hub.address,
-            "topics": ["0x" + topic.hex()],
-            "fromBlock": actx.deployment.start_block,
-            "toBlock": "latest",
-        }
-    )
-    result: dict[str, int] = {}
-    for entry in logs:
-        code = bytes(entry["topics"][1])[:3].decode("ascii")
-        result[code] = int.from_bytes(bytes(entry["data"])[:32], "big")
-    return result

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from ledger.chain.hub import Hub
 from ledger.keys import dev_signer
 from ledger.operator import Operator
-from ledger.types import NettingStrategy, ParticipantKind
+from ledger.protocol.types import ParticipantKind, Strategy
 
 
 class Member(BaseModel):
@@ -46,7 +46,7 @@ class Consortium(BaseModel):
     auditor: Member
     threshold: int
     currencies: list[CurrencyPlan]
-    strategy: NettingStrategy
+    strategy: Strategy
 
     @property
     def participants(self) -> list[Member]:
@@ -71,7 +71,7 @@ BANK_NAMES = ["Atlas Bank", "Borealis Bank", "Cedar Bank", "Delta Bank", "Ember 
 WALLET_NAMES = ["Kite Wallet", "Lumen Pay", "Moss Wallet"]
 
 
-def demo_plan(strategy: NettingStrategy = NettingStrategy.MAX_VALUE) -> Consortium:
+def demo_plan(strategy: Strategy = Strategy.MAX_VALUE) -> Consortium:
     """Who is who on the devnet, by dev key index: 0 admin, 1-5 banks, 6-8 wallets, 9-11 oracles,
     12 auditor."""
 

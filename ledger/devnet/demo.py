@@ -26,6 +26,7 @@ from rich.table import Table
 
 from ledger.chain.client import ChainClient, TxSender
 from ledger.chain.jsonrpc import JsonRpc
+from ledger.chain.views import HubViews
 from ledger.config import Settings, load_settings
 from ledger.deploy import open_hub, read_deployment
 from ledger.devnet.lifecycle import devnet_up
@@ -34,16 +35,15 @@ from ledger.devnet.traffic import Payment, demo_traffic, gridlock_payments, unwi
 from ledger.index.db import make_engine
 from ledger.index.indexer import Indexer, IndexerOptions
 from ledger.keys import dev_signer
-from ledger.money import format_major
 from ledger.operator import Operator
+from ledger.protocol.money import format_major
+from ledger.protocol.types import CycleStatus
 from ledger.recon.balances import balances_report
-from ledger.recon.chain import HubViews
 from ledger.recon.cycle import cycle_report
 from ledger.recon.proof import obligation_proof
 from ledger.recon.report import Report
 from ledger.submit import validate_obligations
 from ledger.submit.submitter import Submitter
-from ledger.types import CycleStatus
 
 log = logging.getLogger("ledger.demo")
 

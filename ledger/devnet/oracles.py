@@ -96,7 +96,7 @@ def spawn_oracle(
     args = [
         sys.executable,
         "-m",
-        "oracle.node",
+        "oracle",
         "run",
         "--config",
         str(config_file),
@@ -120,6 +120,10 @@ def spawn_oracle(
         )
 
 
+#: What ``/proc/PID/cmdline`` of a node started by :func:`start_oracle` contains (NUL-separated).
+_ORACLE_CMDLINE = b"\0-m\0oracle\0run\0"
+
+
 def _alive_oracle(pid: int) -> bool:
     """Whether ``pid`` is alive and (where /proc exists) an oracle node, not a recycled pid."""
     try:
@@ -140,17 +144,17 @@ def _alive_oracle(pid: int) -> bool:
             text = cmdline.read_bytes()
         except OSError:
             return False
-        return b"oracle.node" in text
+        return _ORACLE_CMDLINE in text
     return True
 
 
 def _wait_exec(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
-    """Wait until the forked child runs ``oracle.node`` (until then /proc shows the parent's command)."""
+    """Wait until the forked child runs ``python -m oracle run`` (until then /proc shows the parent)."""
     cmdline = Path(f"/proc/{process.pid}/cmdline")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            if not cmdline.exists() or b"oracle.node" in cmdline.read_bytes():
+            if not cmdline.exists() or _ORACLE_CMDLINE in cmdline.read_bytes():
                 return
         except OSError:
             return

@@ -10,16 +10,29 @@ PostgreSQL (``postgresql://`` or ``postgresql+psycopg://``, driver psycopg 3): r
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.engine import URL
+from sqlalchemy import Engine, Table, create_engine, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.sql.dml import Insert
 
-__all__ = ["MIGRATIONS_DIR", "is_postgres", "is_sqlite", "make_engine", "migrate", "normalise_url"]
+from ledger.errors import ConfigError, ReportError
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "is_postgres",
+    "is_sqlite",
+    "make_engine",
+    "migrate",
+    "normalise_url",
+    "upsert",
+]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: for new SQLite mirrors: 16 KiB pages load a backfill about 15% faster than the default 4 KiB
@@ -66,11 +79,11 @@ def make_engine(url: str | URL, *, read_only: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database in ("", ":memory:"):
-            raise ValueError("the mirror needs a SQLite file, not an in-memory database")
+            raise ConfigError("the mirror needs a SQLite file, not an in-memory database: set database_url")
         path = Path(database).resolve()
         if read_only:
             if not path.is_file():
-                raise FileNotFoundError(f"no index database at {path}: run `ledger index` first")
+                raise ReportError(f"no index database at {path}: run `ledger index` first")
             uri = f"file:{quote(str(path))}?mode=ro"
             engine = create_engine("sqlite://", creator=lambda: _sqlite_ro_connect(uri))
             event.listen(engine, "connect", _sqlite_ro_pragmas)
@@ -101,3 +114,21 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Create or upgrade the schema to ``revision`` (Alembic, in-process)."""
     command.upgrade(alembic_config(engine), revision)
+
+
+def upsert(dialect: Dialect, table: Table, keys: Sequence[str], update: Sequence[str]) -> Insert:
+    """``INSERT INTO table ... ON CONFLICT (keys) DO UPDATE SET c = excluded.c`` for each ``update`` column.
+
+    Both backends spell it alike in SQL, but SQLAlchemy has no dialect-neutral construct for it, so
+    this picks the dialect's own ``insert``; the statement is still built from the ``Table``, so the
+    columns' types (``Money``) convert the values. Execute it with one row's parameters or a list.
+    """
+    if dialect.name == "postgresql":
+        stmt: postgresql.Insert | sqlite.Insert = postgresql.insert(table)
+    elif dialect.name == "sqlite":
+        stmt = sqlite.insert(table)
+    else:
+        raise ConfigError(f"the mirror supports SQLite and PostgreSQL, not {dialect.name}")
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys], set_={c: stmt.excluded[c] for c in update}
+    )

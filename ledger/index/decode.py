@@ -1,10 +1,12 @@
 """Decoding the hub's logs straight from JSON-RPC dicts.
 
-The hot path is ObligationSubmitted (millions per backfill): its layout is fixed (topics: signature,
-payer, payee; data: seven words cycleId, ref, currency, kind, amount, payerAccount, payeeAccount),
-so it is decoded by slicing the hex string, without an ABI decoder or web3's log processing, straight
-into the row each backend loads (:func:`obligation_row_text` for SQLite's ``executemany``,
-:func:`obligation_copy_line` for PostgreSQL's ``COPY``), with no intermediate objects.
+The hot path is ObligationSubmitted (millions per backfill): its layout is fixed
+(:mod:`ledger.protocol.record`: topics signature, payer, payee; data seven words cycleId, ref,
+currency, kind, amount, payerAccount, payeeAccount), so it is decoded by slicing the hex string,
+without an ABI decoder or web3's log processing, straight into the row each backend loads
+(:func:`obligation_row_text` for SQLite's ``executemany``, :func:`obligation_copy_line` for
+PostgreSQL's ``COPY``), with no intermediate objects. The protocol's
+:func:`~ledger.protocol.record.decode_submitted` is the reference these fast paths are tested against.
 Every other event is rare and decoded generically with eth_abi into JSON-able arguments
 (addresses lower-case hex, bytes32 ``0x`` hex, bytes3 currencies as their code, integers exact).
 """
@@ -17,7 +19,9 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 
 from ledger.abi import hub_abi, signature
-from ledger.hashing import keccak256
+from ledger.index.money import unsigned_text
+from ledger.protocol.hashing import keccak256
+from ledger.protocol.record import EVENT_DATA_WORDS, OBLIGATION_SUBMITTED, MalformedLog
 
 __all__ = [
     "OBLIGATION_SUBMITTED",
@@ -25,20 +29,13 @@ __all__ = [
     "EventDecoder",
     "MalformedLog",
     "ObligationTuple",
-    "decode_obligation",
     "event_topic",
     "obligation_copy_line",
     "obligation_row_text",
 ]
 
-OBLIGATION_SUBMITTED = "ObligationSubmitted"
 ZERO_WORD = "0" * 64
-_DATA_CHARS = 2 + 7 * 64
-_MONEY_DIGITS = 78  # ledger.index.money.MONEY_DIGITS (no import: this module stays dependency-light)
-
-
-class MalformedLog(ValueError):
-    """A log with the ObligationSubmitted topic that does not have its layout."""
+_DATA_CHARS = 2 + EVENT_DATA_WORDS * 64
 
 
 _COPY_NULL = "\\N"
@@ -70,8 +67,9 @@ def _check(log: dict[str, Any]) -> tuple[list[str], str]:
 
 
 def obligation_row_text(log: dict[str, Any], block: int, log_index: int) -> tuple[Any, ...]:
-    """The ``obligations`` row (columns as :data:`ObligationTuple`) with the amount as sortable money
-    text (:func:`ledger.index.money.encode_text`, inlined: a uint256 is never negative nor too wide)."""
+    """The ``obligations`` row (columns as :data:`ObligationTuple`) with the amount as the sortable money
+    text the ``Money`` column stores on SQLite (:func:`ledger.index.money.unsigned_text`: a uint256
+    sliced from one word is never negative nor too wide, so the checks of ``encode_text`` are moot)."""
     topics, data = _check(log)
     payer_account = data[322:386]
     payee_account = data[386:450]
@@ -86,7 +84,7 @@ def obligation_row_text(log: dict[str, Any], block: int, log_index: int) -> tupl
         "0x" + data[66:130],
         _currency(data[130:136]),
         int(data[256:258], 16),
-        "p" + str(int(data[258:322], 16)).zfill(_MONEY_DIGITS),
+        unsigned_text(int(data[258:322], 16)),
         None if payer_account == ZERO_WORD else "0x" + payer_account,
         None if payee_account == ZERO_WORD else "0x" + payee_account,
     )
@@ -94,7 +92,8 @@ def obligation_row_text(log: dict[str, Any], block: int, log_index: int) -> tupl
 
 def obligation_copy_line(log: dict[str, Any], block: int, log_index: int) -> str:
     """The ``obligations`` row as one line of PostgreSQL ``COPY ... FROM STDIN`` text (columns as
-    :data:`ObligationTuple`, then ``status`` = pending); the amount in decimal for NUMERIC(78,0)."""
+    :data:`ObligationTuple`, then ``status`` = pending); the amount in decimal, which is what
+    ``Money`` binds on PostgreSQL (a ``Decimal`` into ``NUMERIC(78,0)``) in COPY's text form."""
     topics, data = _check(log)
     payer_account = data[322:386]
     payee_account = data[386:450]
@@ -114,29 +113,6 @@ def obligation_copy_line(log: dict[str, Any], block: int, log_index: int) -> str
 #: (id, block, log_index, tx_hash, cycle_id, payer, payee, ref, currency, kind, amount,
 #:  payer_account, payee_account)
 ObligationTuple = tuple[int, int, int, str, int, str, str, str, str, int, int, str | None, str | None]
-
-
-def decode_obligation(log: dict[str, Any], block: int, log_index: int) -> ObligationTuple:
-    """ObligationSubmitted from an ``eth_getLogs`` entry (hex strings), by slicing."""
-    topics = log["topics"]
-    data: str = log["data"]
-    payer_account = data[322:386]
-    payee_account = data[386:450]
-    return (
-        block << 24 | log_index,
-        block,
-        log_index,
-        log["transactionHash"],
-        int(data[2:66], 16),
-        "0x" + topics[1][26:].lower(),
-        "0x" + topics[2][26:].lower(),
-        "0x" + data[66:130],
-        bytes.fromhex(data[130:136]).decode("ascii"),
-        int(data[256:258], 16),
-        int(data[258:322], 16),
-        None if payer_account == ZERO_WORD else "0x" + payer_account,
-        None if payee_account == ZERO_WORD else "0x" + payee_account,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,15 +38,44 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Update,
+    bindparam,
+    func,
+    inspect,
+    literal,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.schema import CreateIndex, DropIndex, Index
 
 from ledger.chain.jsonrpc import JsonRpc, StaleRange
 from ledger.errors import ChainError, ConfigError
 from ledger.index import reorg
-from ledger.index.db import is_postgres, migrate
+from ledger.index.db import is_postgres, migrate, upsert
 from ledger.index.decode import DecodedEvent
 from ledger.index.metrics import IndexerMetrics
-from ledger.index.money import encode_text
+from ledger.index.models import (
+    LOG_INDEX_BITS,
+    OBLIGATION_INDEXES,
+    account_events,
+    balances,
+    block_hashes,
+    committee_actions,
+    currencies,
+    cycles,
+    index_state,
+    net_positions,
+    obligations,
+    participants,
+    raw_logs,
+    settlements,
+)
 from ledger.index.pipeline import FetchPlan, PreparedRange, Span, in_threads
 from ledger.index.settlement_status import ChainLiquidity, LiquidityReader, assign_statuses
 from ledger.types import Deployment
@@ -80,28 +109,72 @@ COMMITTEE_EVENTS = {
     "AuditorRemoved": "auditor-removed",
 }
 
+#: The bulk loads' column order: what :mod:`ledger.index.decode` produces per obligation (the
+#: ``ObligationTuple`` columns, then ``status``: the SQLite tuples leave it to a literal 'pending').
 _OBLIGATION_COLUMNS = (
-    "id, block_number, log_index, tx_hash, cycle_id, payer, payee, ref, currency, kind, amount, "
-    "payer_account, payee_account, status"
+    "id",
+    "block_number",
+    "log_index",
+    "tx_hash",
+    "cycle_id",
+    "payer",
+    "payee",
+    "ref",
+    "currency",
+    "kind",
+    "amount",
+    "payer_account",
+    "payee_account",
+    "status",
 )
-_RAW_COLUMNS = "chain_id, block_number, log_index, block_hash, tx_hash, event, args"
-_RAW_FROM_OBLIGATIONS = (
-    "INSERT INTO raw_logs (chain_id, block_number, log_index, block_hash, tx_hash, event) "
-    "SELECT :c, o.block_number, o.log_index, h.hash, o.tx_hash, 'ObligationSubmitted' "
-    "FROM obligations o JOIN block_hashes h ON h.chain_id = :c AND h.number = o.block_number "
-    "WHERE o.id >= :lo AND o.id < :hi"
+_RAW_COLUMNS = tuple(c.name for c in raw_logs.columns)
+
+
+def _copy_sql(table_name: str, columns: tuple[str, ...]) -> str:
+    return f"COPY {table_name} ({', '.join(columns)}) FROM STDIN"
+
+
+def _qmark_insert(stmt: Insert) -> str:
+    """``stmt`` as SQLite SQL with ``?`` placeholders, for the driver's own ``executemany`` (the bulk
+    path hands the driver pre-converted tuples, so no SQLAlchemy processing runs per row)."""
+    return str(stmt.compile(dialect=sqlite.dialect()))
+
+
+_OBLIGATIONS_COPY = _copy_sql(obligations.name, _OBLIGATION_COLUMNS)
+_OBLIGATIONS_EXECUTEMANY = _qmark_insert(
+    obligations.insert().values(
+        {c: bindparam(c) for c in _OBLIGATION_COLUMNS[:-1]} | {"status": literal_column("'pending'")}
+    )
 )
+_RAW_COPY = _copy_sql(raw_logs.name, _RAW_COLUMNS)
+_RAW_EXECUTEMANY = _qmark_insert(raw_logs.insert().values({c: bindparam(c) for c in _RAW_COLUMNS}))
+
+
+def _raw_from_obligations(chain_id: int, lo: int, hi: int) -> Insert:
+    """The lean ``raw_logs`` rows of the obligations with ids in ``[lo, hi)``, by ``INSERT ... SELECT``
+    from the rows just loaded joined to the range's block hashes (no per-row Python)."""
+    o, h = obligations, block_hashes
+    rows = (
+        select(
+            literal(chain_id, raw_logs.c.chain_id.type),
+            o.c.block_number,
+            o.c.log_index,
+            h.c.hash,
+            o.c.tx_hash,
+            literal("ObligationSubmitted"),
+        )
+        .select_from(o.join(h, (h.c.chain_id == chain_id) & (h.c.number == o.c.block_number)))
+        .where(o.c.id >= lo, o.c.id < hi)
+    )
+    return raw_logs.insert().from_select(
+        ["chain_id", "block_number", "log_index", "block_hash", "tx_hash", "event"], rows
+    )
+
 
 #: Secondary indexes of ``obligations`` that a large backfill drops and rebuilds at its end: (name,
-#: definition). The same as migration 0002 creates; ``tests/index`` checks that they stay equal.
-DEFERRABLE_INDEXES = (
-    ("ix_obligations_cycle", "CREATE INDEX IF NOT EXISTS ix_obligations_cycle ON obligations (cycle_id)"),
-    ("ix_obligations_payee", "CREATE INDEX IF NOT EXISTS ix_obligations_payee ON obligations (payee)"),
-    (
-        "uq_obligations_payer_ref",
-        "CREATE UNIQUE INDEX IF NOT EXISTS uq_obligations_payer_ref ON obligations (payer, ref)",
-    ),
-)
+#: index), the very ``Index`` objects of :data:`ledger.index.models.obligations` (migration 0002
+#: creates the same; ``tests/ledger/index`` checks both).
+DEFERRABLE_INDEXES: tuple[tuple[str, Index], ...] = tuple((str(ix.name), ix) for ix in OBLIGATION_INDEXES)
 
 
 @dataclass(frozen=True)
@@ -189,7 +262,9 @@ class Indexer:
     def _init_state(self) -> None:
         with self.engine.begin() as conn:
             row = conn.execute(
-                text("SELECT hub, start_block FROM index_state WHERE chain_id = :c"), {"c": self.chain_id}
+                select(index_state.c.hub, index_state.c.start_block).where(
+                    index_state.c.chain_id == self.chain_id
+                )
             ).first()
             if row is not None:
                 if row[0].lower() != self.hub:
@@ -203,27 +278,24 @@ class Indexer:
             before = max(start - 1, 0)
             header = self.rpc.header(before)
             conn.execute(
-                text(
-                    "INSERT INTO index_state (chain_id, hub, start_block, last_block, last_hash, reorgs, "
-                    "updated_at) "
-                    "VALUES (:c, :hub, :s, :l, :h, 0, :t)"
-                ),
-                {
-                    "c": self.chain_id,
-                    "hub": self.hub,
-                    "s": start,
-                    "l": before,
-                    "h": header.hash,
-                    "t": datetime.now(UTC),
-                },
+                index_state.insert().values(
+                    chain_id=self.chain_id,
+                    hub=self.hub,
+                    start_block=start,
+                    last_block=before,
+                    last_hash=header.hash,
+                    reorgs=0,
+                    updated_at=datetime.now(UTC),
+                )
             )
             reorg.record_hashes(conn, self.chain_id, {before: (header.hash, header.timestamp)})
 
     def checkpoint(self) -> tuple[int, str]:
         with self.engine.connect() as conn:
             row = conn.execute(
-                text("SELECT last_block, last_hash FROM index_state WHERE chain_id = :c"),
-                {"c": self.chain_id},
+                select(index_state.c.last_block, index_state.c.last_hash).where(
+                    index_state.c.chain_id == self.chain_id
+                )
             ).one()
         return int(row[0]), str(row[1])
 
@@ -392,36 +464,27 @@ class Indexer:
 
     def _obligation_count(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(text("SELECT COUNT(*) FROM obligations")).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(obligations)).scalar_one())
 
     def _missing_indexes(self) -> bool:
-        names = [name for name, _ in DEFERRABLE_INDEXES]
-        query = (
-            "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND tablename = 'obligations' AND indexname IN :names"
-            if self.postgres
-            else "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN :names"
-        )
         with self.engine.connect() as conn:
-            found = conn.execute(
-                text(query).bindparams(bindparam("names", expanding=True)), {"names": names}
-            ).scalar_one()
-        return int(found) != len(names)
+            found = {ix["name"] for ix in inspect(conn).get_indexes(obligations.name)}
+        return any(name not in found for name, _ in DEFERRABLE_INDEXES)
 
     def _drop_indexes(self) -> None:
         log.info("large backfill: dropping the secondary indexes of obligations until it ends")
         with self.engine.begin() as conn:
-            for name, _ in DEFERRABLE_INDEXES:
-                conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+            for _, index in DEFERRABLE_INDEXES:
+                conn.execute(DropIndex(index, if_exists=True))
         self._indexes_dropped = True
 
     def _create_indexes(self) -> None:
         began = time.perf_counter()
         with self.engine.begin() as conn:
             if self.postgres:
-                conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-            for _, definition in DEFERRABLE_INDEXES:
-                conn.execute(text(definition))
+                conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+            for _, index in DEFERRABLE_INDEXES:
+                conn.execute(CreateIndex(index, if_not_exists=True))
         self._indexes_dropped = False
         log.info("secondary indexes of obligations rebuilt in %.2fs", time.perf_counter() - began)
 
@@ -440,17 +503,9 @@ class Indexer:
         chain = self.chain_id
         with self.engine.begin() as conn:
             moved = conn.execute(
-                text(
-                    "UPDATE index_state SET last_block = :b, last_hash = :h, updated_at = :t "
-                    "WHERE chain_id = :c AND last_block = :prev"
-                ),
-                {
-                    "b": result.end,
-                    "h": result.end_header.hash,
-                    "t": datetime.now(UTC),
-                    "c": chain,
-                    "prev": expected_last,
-                },
+                update(index_state)
+                .where(index_state.c.chain_id == chain, index_state.c.last_block == expected_last)
+                .values(last_block=result.end, last_hash=result.end_header.hash, updated_at=datetime.now(UTC))
             ).rowcount
             if moved != 1:
                 raise ChainError(
@@ -460,8 +515,9 @@ class Indexer:
             if prepared.count:
                 self._bulk_obligations(conn, prepared.obligations)
                 conn.execute(
-                    text(_RAW_FROM_OBLIGATIONS),
-                    {"c": chain, "lo": result.start << 24, "hi": (result.end + 1) << 24},
+                    _raw_from_obligations(
+                        chain, result.start << LOG_INDEX_BITS, (result.end + 1) << LOG_INDEX_BITS
+                    )
                 )
             if prepared.raw:
                 self._bulk_raw(conn, prepared.raw)
@@ -474,45 +530,32 @@ class Indexer:
         driver = conn.connection.driver_connection
         assert driver is not None
         if isinstance(rows, str):
-            with (
-                driver.cursor() as cur,
-                cur.copy(f"COPY obligations ({_OBLIGATION_COLUMNS}) FROM STDIN") as copy,
-            ):
+            with driver.cursor() as cur, cur.copy(_OBLIGATIONS_COPY) as copy:
                 copy.write(rows)
             return
-        driver.executemany(
-            f"INSERT INTO obligations ({_OBLIGATION_COLUMNS}) "  # noqa: S608 - fixed column list
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'pending')",
-            rows,
-        )
+        driver.executemany(_OBLIGATIONS_EXECUTEMANY, rows)
 
     def _bulk_raw(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         driver = conn.connection.driver_connection
         assert driver is not None
         if self.postgres:
-            with driver.cursor() as cur, cur.copy(f"COPY raw_logs ({_RAW_COLUMNS}) FROM STDIN") as copy:
+            with driver.cursor() as cur, cur.copy(_RAW_COPY) as copy:
                 for r in rows:
                     copy.write_row(r)
             return
-        sql = f"INSERT INTO raw_logs ({_RAW_COLUMNS}) VALUES (?,?,?,?,?,?,?)"  # noqa: S608 - fixed columns
-        driver.executemany(sql, rows)
+        driver.executemany(_RAW_EXECUTEMANY, rows)
 
     # -- events -> tables ------------------------------------------------------------------------
 
-    def _m(self, value: int) -> Any:
-        return value if self.postgres else encode_text(value)
-
     def rebuild_state(self, conn: Connection) -> None:
         """Recreate participants, currencies, balances and cycles from ``raw_logs``."""
-        for table in ("participants", "currencies", "balances", "cycles"):
-            conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
-        names = ", ".join(f"'{n}'" for n in STATE_EVENTS)
+        for table in (participants, currencies, balances, cycles):
+            conn.execute(table.delete())
+        r = raw_logs.c
         rows = conn.execute(
-            text(
-                f"SELECT block_number, log_index, block_hash, tx_hash, event, args FROM raw_logs "  # noqa: S608
-                f"WHERE chain_id = :c AND event IN ({names}) ORDER BY block_number, log_index"
-            ),
-            {"c": self.chain_id},
+            select(r.block_number, r.log_index, r.block_hash, r.tx_hash, r.event, r.args)
+            .where(r.chain_id == self.chain_id, r.event.in_(STATE_EVENTS))
+            .order_by(r.block_number, r.log_index)
         ).all()
         for block, index, block_hash, tx_hash, name, args in rows:
             self.apply(
@@ -526,26 +569,31 @@ class Indexer:
         x = conn.execute
         if name == "CurrencyRegistered":
             x(
-                text("INSERT INTO currencies (code, minor_units, registered_block) VALUES (:c, :m, :b)"),
-                {"c": a["code"], "m": a["minorUnits"], "b": ev.block_number},
+                currencies.insert().values(
+                    code=a["code"], minor_units=a["minorUnits"], registered_block=ev.block_number
+                )
             )
         elif name == "ParticipantRegistered":
             x(
-                text(
-                    "INSERT INTO participants (address, kind, name, status, registered_block) "
-                    "VALUES (:a, :k, :n, 'active', :b)"
-                ),
-                {"a": a["account"], "k": a["kind"], "n": a["name"], "b": ev.block_number},
+                participants.insert().values(
+                    address=a["account"],
+                    kind=a["kind"],
+                    name=a["name"],
+                    status="active",
+                    registered_block=ev.block_number,
+                )
             )
         elif name == "ParticipantSuspended":
             x(
-                text("UPDATE participants SET status = 'suspended', status_reason = :r WHERE address = :a"),
-                {"a": a["account"], "r": a["reason"]},
+                update(participants)
+                .where(participants.c.address == a["account"])
+                .values(status="suspended", status_reason=a["reason"])
             )
         elif name == "ParticipantReinstated":
             x(
-                text("UPDATE participants SET status = 'active', status_reason = NULL WHERE address = :a"),
-                {"a": a["account"]},
+                update(participants)
+                .where(participants.c.address == a["account"])
+                .values(status="active", status_reason=None)
             )
         elif name in ("DebitCapSet", "Funded", "Defunded"):
             account, currency = a["account"], a["currency"]
@@ -565,96 +613,78 @@ class Indexer:
                     conn, ev, account, currency, "settle", a["net"], a["balance"], a["cycleId"]
                 )
                 x(
-                    text(
-                        "INSERT INTO net_positions (cycle_id, participant, currency, net, balance, "
-                        "block_number, "
-                        "log_index) VALUES (:cy, :p, :c, :n, :bal, :b, :i)"
-                    ),
-                    {
-                        "cy": a["cycleId"],
-                        "p": account,
-                        "c": currency,
-                        "n": self._m(a["net"]),
-                        "bal": self._m(a["balance"]),
-                        "b": ev.block_number,
-                        "i": ev.log_index,
-                    },
+                    net_positions.insert().values(
+                        cycle_id=a["cycleId"],
+                        participant=account,
+                        currency=currency,
+                        net=a["net"],
+                        balance=a["balance"],
+                        block_number=ev.block_number,
+                        log_index=ev.log_index,
+                    )
                 )
         elif name == "CycleOpened":
             x(
-                text(
-                    "INSERT INTO cycles (cycle_id, status, opened_block, opened_at, closes_at) "
-                    "VALUES (:c, 'open', :b, :o, :e)"
-                ),
-                {"c": a["cycleId"], "b": ev.block_number, "o": a["openedAt"], "e": a["closesAt"]},
+                cycles.insert().values(
+                    cycle_id=a["cycleId"],
+                    status="open",
+                    opened_block=ev.block_number,
+                    opened_at=a["openedAt"],
+                    closes_at=a["closesAt"],
+                )
             )
         elif name == "CycleClosed":
             x(
-                text(
-                    "UPDATE cycles SET status = 'closed', closed_block = :b, count = :n, "
-                    "submissions_hash = :h, "
-                    "closed_by = :by WHERE cycle_id = :c"
-                ),
-                {
-                    "c": a["cycleId"],
-                    "b": ev.block_number,
-                    "n": a["count"],
-                    "h": a["submissionsHash"],
-                    "by": a["closedBy"],
-                },
+                self._cycle(a["cycleId"]).values(
+                    status="closed",
+                    closed_block=ev.block_number,
+                    count=a["count"],
+                    submissions_hash=a["submissionsHash"],
+                    closed_by=a["closedBy"],
+                )
             )
         elif name == "CycleReady":
             x(
-                text(
-                    "UPDATE cycles SET status = 'ready', ready_event_block = :b, ready_block = :rb, "
-                    "input_commitment = :ic, carry_in = :ci, carried_count = :cc WHERE cycle_id = :c"
-                ),
-                {
-                    "c": a["cycleId"],
-                    "b": ev.block_number,
-                    "rb": a["readyBlock"],
-                    "ic": a["inputCommitment"],
-                    "ci": a["carryIn"],
-                    "cc": a["carriedCount"],
-                },
+                self._cycle(a["cycleId"]).values(
+                    status="ready",
+                    ready_event_block=ev.block_number,
+                    ready_block=a["readyBlock"],
+                    input_commitment=a["inputCommitment"],
+                    carry_in=a["carryIn"],
+                    carried_count=a["carriedCount"],
+                )
             )
         elif name in ("CycleFailed", "CycleCancelled"):
             x(
-                text("UPDATE cycles SET status = :s, final_block = :b, reason = :r WHERE cycle_id = :c"),
-                {
-                    "c": a["cycleId"],
-                    "b": ev.block_number,
-                    "r": a["reason"],
-                    "s": "failed" if name == "CycleFailed" else "cancelled",
-                },
+                self._cycle(a["cycleId"]).values(
+                    status="failed" if name == "CycleFailed" else "cancelled",
+                    final_block=ev.block_number,
+                    reason=a["reason"],
+                )
             )
         elif name == "CycleSettled":
-            x(
-                text("UPDATE cycles SET status = 'settled', final_block = :b WHERE cycle_id = :c"),
-                {"c": a["cycleId"], "b": ev.block_number},
-            )
+            x(self._cycle(a["cycleId"]).values(status="settled", final_block=ev.block_number))
             if append:
                 self._settled(conn, ev)
         elif name in COMMITTEE_EVENTS and append:
             x(
-                text(
-                    "INSERT INTO committee_actions (block_number, log_index, tx_hash, action, cycle_id, "
-                    "account, result_hash, approvals, threshold, epoch) "
-                    "VALUES (:b, :i, :tx, :act, :cy, :acc, :rh, :ap, :th, :ep)"
-                ),
-                {
-                    "b": ev.block_number,
-                    "i": ev.log_index,
-                    "tx": ev.tx_hash,
-                    "act": COMMITTEE_EVENTS[name],
-                    "cy": a.get("cycleId"),
-                    "acc": a.get("oracle") or a.get("auditor"),
-                    "rh": a.get("resultHash"),
-                    "ap": a.get("approvals"),
-                    "th": a.get("threshold"),
-                    "ep": a.get("committeeEpoch"),
-                },
+                committee_actions.insert().values(
+                    block_number=ev.block_number,
+                    log_index=ev.log_index,
+                    tx_hash=ev.tx_hash,
+                    action=COMMITTEE_EVENTS[name],
+                    cycle_id=a.get("cycleId"),
+                    account=a.get("oracle") or a.get("auditor"),
+                    result_hash=a.get("resultHash"),
+                    approvals=a.get("approvals"),
+                    threshold=a.get("threshold"),
+                    epoch=a.get("committeeEpoch"),
+                )
             )
+
+    @staticmethod
+    def _cycle(cycle_id: int) -> Update:
+        return update(cycles).where(cycles.c.cycle_id == cycle_id)
 
     def _upsert_balance(
         self,
@@ -666,23 +696,15 @@ class Indexer:
         balance: int | None = None,
         cap: int | None = None,
     ) -> None:
-        if balance is not None:
+        """A balance or cap event: the account's row gets the new figure (and is created with the other
+        one at zero if the account had no row yet)."""
+        for column, value in (("balance", balance), ("cap", cap)):
+            if value is None:
+                continue
+            row = {"participant": account, "currency": currency, "balance": 0, "cap": 0, "last_block": block}
+            row[column] = value
             conn.execute(
-                text(
-                    "INSERT INTO balances (participant, currency, balance, cap, last_block) "
-                    "VALUES (:p, :c, :v, :zero, :b) ON CONFLICT (participant, currency) "
-                    "DO UPDATE SET balance = excluded.balance, last_block = excluded.last_block"
-                ),
-                {"p": account, "c": currency, "v": self._m(balance), "zero": self._m(0), "b": block},
-            )
-        if cap is not None:
-            conn.execute(
-                text(
-                    "INSERT INTO balances (participant, currency, balance, cap, last_block) "
-                    "VALUES (:p, :c, :zero, :v, :b) ON CONFLICT (participant, currency) "
-                    "DO UPDATE SET cap = excluded.cap, last_block = excluded.last_block"
-                ),
-                {"p": account, "c": currency, "v": self._m(cap), "zero": self._m(0), "b": block},
+                upsert(conn.dialect, balances, ("participant", "currency"), (column, "last_block")), row
             )
 
     def _account_event(  # noqa: PLR0917
@@ -697,48 +719,37 @@ class Indexer:
         cycle: int | None,
     ) -> None:
         conn.execute(
-            text(
-                "INSERT INTO account_events (block_number, log_index, tx_hash, participant, currency, kind, "
-                "amount, balance, cycle_id) VALUES (:b, :i, :tx, :p, :c, :k, :a, :bal, :cy)"
-            ),
-            {
-                "b": ev.block_number,
-                "i": ev.log_index,
-                "tx": ev.tx_hash,
-                "p": account,
-                "c": currency,
-                "k": kind,
-                "a": self._m(amount),
-                "bal": None if balance is None else self._m(balance),
-                "cy": cycle,
-            },
+            account_events.insert().values(
+                block_number=ev.block_number,
+                log_index=ev.log_index,
+                tx_hash=ev.tx_hash,
+                participant=account,
+                currency=currency,
+                kind=kind,
+                amount=amount,
+                balance=balance,
+                cycle_id=cycle,
+            )
         )
 
     def _settled(self, conn: Connection, ev: DecodedEvent) -> None:
         a = ev.args
         cycle_id = a["cycleId"]
         conn.execute(
-            text(
-                "INSERT INTO settlements (cycle_id, block_number, log_index, tx_hash, result_hash, "
-                "settled_root, "
-                "deferred_root, settled_count, deferred_count, status_check) "
-                "VALUES (:c, :b, :i, :tx, :rh, :sr, :dr, :sc, :dc, 'pending')"
-            ),
-            {
-                "c": cycle_id,
-                "b": ev.block_number,
-                "i": ev.log_index,
-                "tx": ev.tx_hash,
-                "rh": a["resultHash"],
-                "sr": a["settledRoot"],
-                "dr": a["deferredRoot"],
-                "sc": a["settledCount"],
-                "dc": a["deferredCount"],
-            },
+            settlements.insert().values(
+                cycle_id=cycle_id,
+                block_number=ev.block_number,
+                log_index=ev.log_index,
+                tx_hash=ev.tx_hash,
+                result_hash=a["resultHash"],
+                settled_root=a["settledRoot"],
+                deferred_root=a["deferredRoot"],
+                settled_count=a["settledCount"],
+                deferred_count=a["deferredCount"],
+                status_check="pending",
+            )
         )
-        ready_block = conn.execute(
-            text("SELECT ready_block FROM cycles WHERE cycle_id = :c"), {"c": cycle_id}
-        ).scalar()
+        ready_block = conn.execute(select(cycles.c.ready_block).where(cycles.c.cycle_id == cycle_id)).scalar()
         assign_statuses(
             conn,
             self.liquidity,

@@ -1,4 +1,12 @@
-"""The SQL mirror's tables (SQLModel). Alembic owns the schema: see ``ledger.index.migrations``.
+"""The SQL mirror's tables: SQLAlchemy Core ``Table`` objects on one :data:`metadata`.
+
+This is the one definition of the schema. Every query of the indexer, the reports and the API is
+built from these tables, so each column's type does its dialect's conversion on the way in and out
+(above all :class:`~ledger.index.money.Money`: uint256/int256 as Python ``int`` on both backends).
+The on-disk schema is created by the Alembic migrations (``ledger.index.migrations``), which stay
+the record of how existing databases got there; ``tests/ledger/index/test_schema.py`` checks with Alembic's
+autogenerate comparison that these tables and a database migrated to head agree, on SQLite and
+PostgreSQL. To change the schema: change a table here, then add a migration (autogenerate helps).
 
 Conventions: addresses are lower-case ``0x`` hex (checksummed only for display), hashes and
 references ``0x`` + 64 hex, currencies their ISO code, every uint256/int256 a :class:`Money`
@@ -7,288 +15,295 @@ column. Append-only event tables carry ``block_number`` (and ``log_index``) so a
 balances, cycles) are rebuilt from ``raw_logs`` after a rollback.
 
 Obligation ids are ``block_number << 24 | log_index``: the natural key of the event, packed.
+
+Python-side ``default=`` values only fill a column an insert leaves out; the migrations declare no
+server defaults, and neither do these tables.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import BigInteger, Column, Index, Integer, Text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 from ledger.index.money import Money
 
 __all__ = [
-    "AccountEvent",
-    "ApiToken",
-    "Balance",
-    "BlockHash",
-    "CommitteeAction",
-    "Currency",
-    "Cycle",
-    "CycleTotal",
-    "Deferral",
-    "Discrepancy",
-    "IndexState",
-    "NetPosition",
-    "Obligation",
-    "Participant",
-    "RawLog",
-    "Settlement",
+    "LOG_INDEX_BITS",
+    "OBLIGATION_INDEXES",
+    "account_events",
+    "api_tokens",
+    "balances",
+    "block_hashes",
+    "committee_actions",
+    "currencies",
+    "cycle_totals",
+    "cycles",
+    "deferrals",
+    "discrepancies",
+    "index_state",
+    "metadata",
+    "net_positions",
     "obligation_id",
+    "obligations",
+    "participants",
+    "raw_logs",
+    "settlements",
 ]
 
 LOG_INDEX_BITS = 24
 
 
 def obligation_id(block_number: int, log_index: int) -> int:
+    """The packed natural key of an ObligationSubmitted log (ids sort in log order)."""
     return block_number << LOG_INDEX_BITS | log_index
 
 
-def _money(nullable: bool = False) -> Column[int]:
-    return Column(Money(), nullable=nullable)
+metadata = MetaData()
 
+#: The checkpoint: everything up to and including ``last_block`` is in the database.
+index_state = Table(
+    "index_state",
+    metadata,
+    Column("chain_id", BigInteger(), primary_key=True),
+    Column("hub", String(), nullable=False),
+    Column("start_block", BigInteger(), nullable=False),
+    Column("last_block", BigInteger(), nullable=False),
+    Column("last_hash", String(), nullable=True),
+    Column("reorgs", Integer(), nullable=False, default=0),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
 
-class IndexState(SQLModel, table=True):
-    """The checkpoint: everything up to and including ``last_block`` is in the database."""
+#: The reorg window: hashes of recently indexed blocks (range ends and blocks with logs).
+block_hashes = Table(
+    "block_hashes",
+    metadata,
+    Column("chain_id", BigInteger(), primary_key=True),
+    Column("number", BigInteger(), primary_key=True),
+    Column("hash", String(), nullable=False),
+    Column("timestamp", BigInteger(), nullable=True),
+)
 
-    __tablename__ = "index_state"
+#: Every log of the hub. ``args`` holds the decoded arguments as JSON (integers exact), except for
+#: ObligationSubmitted, whose fields are the ``obligations`` row with the same block and log index.
+#: On SQLite a ``WITHOUT ROWID`` table clustered on its key (migration 0002).
+raw_logs = Table(
+    "raw_logs",
+    metadata,
+    Column("chain_id", BigInteger(), primary_key=True),
+    Column("block_number", BigInteger(), primary_key=True),
+    Column("log_index", Integer(), primary_key=True),
+    Column("block_hash", String(), nullable=False),
+    Column("tx_hash", String(), nullable=False),
+    Column("event", String(), nullable=False),
+    Column("args", Text(), nullable=True),
+    sqlite_with_rowid=False,
+)
 
-    chain_id: int = Field(primary_key=True, sa_type=BigInteger)
-    hub: str
-    start_block: int = Field(sa_type=BigInteger)
-    last_block: int = Field(sa_type=BigInteger)
-    last_hash: str | None = None
-    reorgs: int = 0
-    updated_at: datetime
+participants = Table(
+    "participants",
+    metadata,
+    Column("address", String(), primary_key=True),
+    Column("kind", Integer(), nullable=False),
+    Column("name", String(), nullable=False),
+    Column("status", String(), nullable=False),  # active | suspended
+    Column("registered_block", BigInteger(), nullable=False),
+    Column("status_reason", String(), nullable=True),
+)
 
+currencies = Table(
+    "currencies",
+    metadata,
+    Column("code", String(), primary_key=True),
+    Column("minor_units", Integer(), nullable=False),
+    Column("registered_block", BigInteger(), nullable=False),
+)
 
-class BlockHash(SQLModel, table=True):
-    """The reorg window: hashes of recently indexed blocks (range ends and blocks with logs)."""
+#: Current settlement balance and debit cap per participant and currency, from events.
+balances = Table(
+    "balances",
+    metadata,
+    Column("participant", String(), primary_key=True),
+    Column("currency", String(), primary_key=True),
+    Column("balance", Money(), nullable=False),
+    Column("cap", Money(), nullable=False),
+    Column("last_block", BigInteger(), nullable=False),
+)
 
-    __tablename__ = "block_hashes"
+#: Balance movements and cap changes: fund, defund, settle (a net position), cap.
+account_events = Table(
+    "account_events",
+    metadata,
+    Column("block_number", BigInteger(), primary_key=True),
+    Column("log_index", Integer(), primary_key=True),
+    Column("tx_hash", String(), nullable=False),
+    Column("participant", String(), nullable=False),
+    Column("currency", String(), nullable=False),
+    Column("kind", String(), nullable=False),
+    Column("amount", Money(), nullable=False),
+    Column("balance", Money(), nullable=True),
+    Column("cycle_id", BigInteger(), nullable=True),
+    Index("ix_account_events_participant", "participant", "currency", "block_number"),
+)
 
-    chain_id: int = Field(primary_key=True, sa_type=BigInteger)
-    number: int = Field(primary_key=True, sa_type=BigInteger)
-    hash: str
-    timestamp: int | None = Field(default=None, sa_type=BigInteger)
+cycles = Table(
+    "cycles",
+    metadata,
+    Column("cycle_id", BigInteger(), primary_key=True),
+    Column("status", String(), nullable=False),  # open | closed | ready | settled | failed | cancelled
+    Column("opened_block", BigInteger(), nullable=False),
+    Column("opened_at", BigInteger(), nullable=False),
+    Column("closes_at", BigInteger(), nullable=False),
+    Column("closed_block", BigInteger(), nullable=True),
+    Column("count", BigInteger(), nullable=True),
+    Column("submissions_hash", String(), nullable=True),
+    Column("closed_by", String(), nullable=True),
+    Column("ready_event_block", BigInteger(), nullable=True),
+    Column("ready_block", BigInteger(), nullable=True),
+    Column("input_commitment", String(), nullable=True),
+    Column("carry_in", String(), nullable=True),
+    Column("carried_count", BigInteger(), nullable=True),
+    Column("final_block", BigInteger(), nullable=True),
+    Column("reason", String(), nullable=True),
+)
 
+#: The secondary indexes of ``obligations``. A large backfill drops them and rebuilds them at its end
+#: (``ledger.index.indexer.DEFERRABLE_INDEXES``), which is why the payer/reference guarantee is a unique
+#: INDEX rather than a table constraint (migration 0002).
+OBLIGATION_INDEXES = (
+    Index("ix_obligations_cycle", "cycle_id"),
+    Index("ix_obligations_payee", "payee"),
+    Index("uq_obligations_payer_ref", "payer", "ref", unique=True),
+)
 
-class RawLog(SQLModel, table=True):
-    """Every log of the hub. ``args`` holds the decoded arguments as JSON (integers exact), except for
-    ObligationSubmitted, whose fields are the ``obligations`` row with the same block and log index."""
-
-    __tablename__ = "raw_logs"
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    chain_id: int = Field(primary_key=True, sa_type=BigInteger)
-    block_number: int = Field(primary_key=True, sa_type=BigInteger)
-    log_index: int = Field(primary_key=True)
-    block_hash: str
-    tx_hash: str
-    event: str
-    args: str | None = Field(default=None, sa_type=Text)
-
-
-class Participant(SQLModel, table=True):
-    __tablename__ = "participants"
-
-    address: str = Field(primary_key=True)
-    kind: int
-    name: str
-    status: str  # active | suspended
-    registered_block: int = Field(sa_type=BigInteger)
-    status_reason: str | None = None
-
-
-class Currency(SQLModel, table=True):
-    __tablename__ = "currencies"
-
-    code: str = Field(primary_key=True)
-    minor_units: int
-    registered_block: int = Field(sa_type=BigInteger)
-
-
-class Balance(SQLModel, table=True):
-    """Current settlement balance and debit cap per participant and currency, from events."""
-
-    __tablename__ = "balances"
-
-    participant: str = Field(primary_key=True)
-    currency: str = Field(primary_key=True)
-    balance: int = Field(sa_column=_money())
-    cap: int = Field(sa_column=_money())
-    last_block: int = Field(sa_type=BigInteger)
-
-
-class AccountEvent(SQLModel, table=True):
-    """Balance movements and cap changes: fund, defund, settle (a net position), cap."""
-
-    __tablename__ = "account_events"
-    __table_args__ = (Index("ix_account_events_participant", "participant", "currency", "block_number"),)
-
-    block_number: int = Field(primary_key=True, sa_type=BigInteger)
-    log_index: int = Field(primary_key=True)
-    tx_hash: str
-    participant: str
-    currency: str
-    kind: str
-    amount: int = Field(sa_column=_money())
-    balance: int | None = Field(default=None, sa_column=_money(nullable=True))
-    cycle_id: int | None = Field(default=None, sa_type=BigInteger)
-
-
-class Cycle(SQLModel, table=True):
-    __tablename__ = "cycles"
-
-    cycle_id: int = Field(primary_key=True, sa_type=BigInteger)
-    status: str  # open | closed | ready | settled | failed | cancelled
-    opened_block: int = Field(sa_type=BigInteger)
-    opened_at: int = Field(sa_type=BigInteger)
-    closes_at: int = Field(sa_type=BigInteger)
-    closed_block: int | None = Field(default=None, sa_type=BigInteger)
-    count: int | None = Field(default=None, sa_type=BigInteger)
-    submissions_hash: str | None = None
-    closed_by: str | None = None
-    ready_event_block: int | None = Field(default=None, sa_type=BigInteger)
-    ready_block: int | None = Field(default=None, sa_type=BigInteger)
-    input_commitment: str | None = None
-    carry_in: str | None = None
-    carried_count: int | None = Field(default=None, sa_type=BigInteger)
-    final_block: int | None = Field(default=None, sa_type=BigInteger)
-    reason: str | None = None
-
-
-class Obligation(SQLModel, table=True):
-    """One ObligationSubmitted. ``cycle_id`` is the cycle it was submitted to; ``status`` is decided by
-    the settlement of the cycle it was last input to (``status_cycle``), verified against its roots.
-
-    The three secondary indexes are dropped during a large backfill and rebuilt at its end (see
-    ``ledger.index.indexer.DEFERRABLE_INDEXES``)."""
-
-    __tablename__ = "obligations"
-    __table_args__ = (
-        Index("uq_obligations_payer_ref", "payer", "ref", unique=True),
-        Index("ix_obligations_cycle", "cycle_id"),
-        Index("ix_obligations_payee", "payee"),
-    )
-
+#: One ObligationSubmitted. ``cycle_id`` is the cycle it was submitted to; ``status`` is decided by
+#: the settlement of the cycle it was last input to (``status_cycle``), verified against its roots.
+obligations = Table(
+    "obligations",
+    metadata,
     # INTEGER on SQLite makes the id the table's rowid (64-bit there too); BIGINT elsewhere
-    id: int = Field(
+    Column(
+        "id",
+        BigInteger().with_variant(Integer(), "sqlite"),
         primary_key=True,
-        sa_type=BigInteger().with_variant(Integer(), "sqlite"),
-        sa_column_kwargs={"autoincrement": False},
-    )
-    block_number: int = Field(sa_type=BigInteger)
-    log_index: int
-    tx_hash: str
-    cycle_id: int = Field(sa_type=BigInteger)
-    payer: str
-    payee: str
-    ref: str
-    currency: str
-    kind: int
-    amount: int = Field(sa_column=_money())
-    payer_account: str | None = None
-    payee_account: str | None = None
-    status: str = "pending"  # pending | settled | deferred
-    status_cycle: int | None = Field(default=None, sa_type=BigInteger)
-    status_block: int | None = Field(default=None, sa_type=BigInteger)
-    settled_cycle: int | None = Field(default=None, sa_type=BigInteger)
+        autoincrement=False,
+    ),
+    Column("block_number", BigInteger(), nullable=False),
+    Column("log_index", Integer(), nullable=False),
+    Column("tx_hash", String(), nullable=False),
+    Column("cycle_id", BigInteger(), nullable=False),
+    Column("payer", String(), nullable=False),
+    Column("payee", String(), nullable=False),
+    Column("ref", String(), nullable=False),
+    Column("currency", String(), nullable=False),
+    Column("kind", Integer(), nullable=False),
+    Column("amount", Money(), nullable=False),
+    Column("payer_account", String(), nullable=True),
+    Column("payee_account", String(), nullable=True),
+    Column("status", String(), nullable=False, default="pending"),  # pending | settled | deferred
+    Column("status_cycle", BigInteger(), nullable=True),
+    Column("status_block", BigInteger(), nullable=True),
+    Column("settled_cycle", BigInteger(), nullable=True),
+    *OBLIGATION_INDEXES,
+)
 
+#: An obligation deferred by a cycle's settlement (it carries into the next cycle).
+deferrals = Table(
+    "deferrals",
+    metadata,
+    Column("obligation_id", BigInteger(), primary_key=True),
+    Column("cycle_id", BigInteger(), primary_key=True),
+    Column("block_number", BigInteger(), nullable=False),
+)
 
-class Deferral(SQLModel, table=True):
-    """An obligation deferred by a cycle's settlement (it carries into the next cycle)."""
+#: CycleSettled, and whether the indexer's recomputed settled/deferred sets match its roots.
+settlements = Table(
+    "settlements",
+    metadata,
+    Column("cycle_id", BigInteger(), primary_key=True),
+    Column("block_number", BigInteger(), nullable=False),
+    Column("log_index", Integer(), nullable=False),
+    Column("tx_hash", String(), nullable=False),
+    Column("result_hash", String(), nullable=False),
+    Column("settled_root", String(), nullable=False),
+    Column("deferred_root", String(), nullable=False),
+    Column("settled_count", BigInteger(), nullable=False),
+    Column("deferred_count", BigInteger(), nullable=False),
+    # verified | mismatch | unavailable | pending
+    Column("status_check", String(), nullable=False, default="pending"),
+    Column("strategy", String(), nullable=True),
+)
 
-    __tablename__ = "deferrals"
+net_positions = Table(
+    "net_positions",
+    metadata,
+    Column("cycle_id", BigInteger(), primary_key=True),
+    Column("participant", String(), primary_key=True),
+    Column("currency", String(), primary_key=True),
+    Column("net", Money(), nullable=False),
+    Column("balance", Money(), nullable=False),
+    Column("block_number", BigInteger(), nullable=False),
+    Column("log_index", Integer(), nullable=False),
+)
 
-    obligation_id: int = Field(primary_key=True, sa_type=BigInteger)
-    cycle_id: int = Field(primary_key=True, sa_type=BigInteger)
-    block_number: int = Field(sa_type=BigInteger)
+#: Per settled cycle, participant and currency: gross paid and received over its settled
+#: obligations (computed exactly at index time, so reconciliation reads a few rows).
+cycle_totals = Table(
+    "cycle_totals",
+    metadata,
+    Column("cycle_id", BigInteger(), primary_key=True),
+    Column("participant", String(), primary_key=True),
+    Column("currency", String(), primary_key=True),
+    Column("paid", Money(), nullable=False),
+    Column("received", Money(), nullable=False),
+    Column("paid_count", BigInteger(), nullable=False),
+    Column("received_count", BigInteger(), nullable=False),
+    Column("block_number", BigInteger(), nullable=False),
+)
 
+#: ResultApproved, OracleAdded/Removed, ThresholdChanged, AuditorAdded/Removed.
+committee_actions = Table(
+    "committee_actions",
+    metadata,
+    Column("block_number", BigInteger(), primary_key=True),
+    Column("log_index", Integer(), primary_key=True),
+    Column("tx_hash", String(), nullable=False),
+    Column("action", String(), nullable=False),
+    Column("cycle_id", BigInteger(), nullable=True),
+    Column("account", String(), nullable=True),
+    Column("result_hash", String(), nullable=True),
+    Column("approvals", Integer(), nullable=True),
+    Column("threshold", Integer(), nullable=True),
+    Column("epoch", BigInteger(), nullable=True),
+)
 
-class Settlement(SQLModel, table=True):
-    """CycleSettled, and whether the indexer's recomputed settled/deferred sets match its roots."""
+#: Something the indexer could not reconcile, recorded rather than written as fact.
+discrepancies = Table(
+    "discrepancies",
+    metadata,
+    Column("id", Integer(), primary_key=True),
+    Column("block_number", BigInteger(), nullable=False),
+    Column("cycle_id", BigInteger(), nullable=True),
+    Column("kind", String(), nullable=False),
+    Column("detail", Text(), nullable=False),
+)
 
-    __tablename__ = "settlements"
-
-    cycle_id: int = Field(primary_key=True, sa_type=BigInteger)
-    block_number: int = Field(sa_type=BigInteger)
-    log_index: int
-    tx_hash: str
-    result_hash: str
-    settled_root: str
-    deferred_root: str
-    settled_count: int = Field(sa_type=BigInteger)
-    deferred_count: int = Field(sa_type=BigInteger)
-    status_check: str = "pending"  # verified | mismatch | unavailable | pending
-    strategy: str | None = None
-
-
-class NetPosition(SQLModel, table=True):
-    __tablename__ = "net_positions"
-
-    cycle_id: int = Field(primary_key=True, sa_type=BigInteger)
-    participant: str = Field(primary_key=True)
-    currency: str = Field(primary_key=True)
-    net: int = Field(sa_column=_money())
-    balance: int = Field(sa_column=_money())
-    block_number: int = Field(sa_type=BigInteger)
-    log_index: int
-
-
-class CycleTotal(SQLModel, table=True):
-    """Per settled cycle, participant and currency: gross paid and received over its settled
-    obligations (computed exactly at index time, so reconciliation reads a few rows)."""
-
-    __tablename__ = "cycle_totals"
-
-    cycle_id: int = Field(primary_key=True, sa_type=BigInteger)
-    participant: str = Field(primary_key=True)
-    currency: str = Field(primary_key=True)
-    paid: int = Field(sa_column=_money())
-    received: int = Field(sa_column=_money())
-    paid_count: int = Field(sa_type=BigInteger)
-    received_count: int = Field(sa_type=BigInteger)
-    block_number: int = Field(sa_type=BigInteger)
-
-
-class CommitteeAction(SQLModel, table=True):
-    """ResultApproved, OracleAdded/Removed, ThresholdChanged, AuditorAdded/Removed."""
-
-    __tablename__ = "committee_actions"
-
-    block_number: int = Field(primary_key=True, sa_type=BigInteger)
-    log_index: int = Field(primary_key=True)
-    tx_hash: str
-    action: str
-    cycle_id: int | None = Field(default=None, sa_type=BigInteger)
-    account: str | None = None
-    result_hash: str | None = None
-    approvals: int | None = None
-    threshold: int | None = None
-    epoch: int | None = Field(default=None, sa_type=BigInteger)
-
-
-class Discrepancy(SQLModel, table=True):
-    """Something the indexer could not reconcile, recorded rather than written as fact."""
-
-    __tablename__ = "discrepancies"
-
-    id: int | None = Field(default=None, primary_key=True)
-    block_number: int = Field(sa_type=BigInteger)
-    cycle_id: int | None = Field(default=None, sa_type=BigInteger)
-    kind: str
-    detail: str = Field(sa_type=Text)
-
-
-class ApiToken(SQLModel, table=True):
-    """Bearer tokens for the auditor API, stored as sha256 of the (high-entropy, random) token."""
-
-    __tablename__ = "api_tokens"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True)
-    token_hash: str = Field(unique=True)
-    created_at: datetime
-    revoked: bool = False
+#: Bearer tokens for the auditor API, stored as sha256 of the (high-entropy, random) token.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer(), primary_key=True),
+    Column("name", String(), nullable=False, unique=True),
+    Column("token_hash", String(), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean(), nullable=False, default=False),
+)

@@ -9,10 +9,16 @@ byte order is numeric order (``ORDER BY``, ``MIN``/``MAX`` and range filters sta
   more negative value sorts first), and ``"n" < "p"`` puts every negative before every non-negative.
 
 Sums are never taken on the SQLite text: aggregates are computed exactly in Python at index time.
+
+This module is the one place where money meets the database: queries built from the tables of
+:mod:`ledger.index.models` bind and read ``int`` through :class:`Money`; the indexer's bulk loads,
+which bypass SQLAlchemy for speed, format amounts with :func:`unsigned_text` (SQLite) or plain
+decimal text (PostgreSQL ``COPY`` into ``NUMERIC``), the same values :class:`Money` would bind.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -20,12 +26,18 @@ from sqlalchemy import Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["MONEY_DIGITS", "Money", "decode_text", "encode_text"]
+__all__ = ["MONEY_DIGITS", "Money", "decode_text", "encode_text", "unsigned_text"]
 
 MONEY_DIGITS = 78
 _MODULUS: int = 10**MONEY_DIGITS
 _MIN: int = -(2**255)
 _MAX: int = 2**256 - 1
+
+
+def unsigned_text(value: int) -> str:
+    """:func:`encode_text` of a value the caller knows is ``0 <= value < 2**256`` (a uint256 sliced
+    from a log word), without the checks: the indexer's bulk load calls it once per obligation."""
+    return "p" + str(value).zfill(MONEY_DIGITS)
 
 
 def encode_text(value: int) -> str:
@@ -35,7 +47,7 @@ def encode_text(value: int) -> str:
     if not _MIN <= value <= _MAX:
         raise ValueError(f"money value {value} is outside int256/uint256")
     if value >= 0:
-        return "p" + str(value).zfill(MONEY_DIGITS)
+        return unsigned_text(value)
     return "n" + str(_MODULUS + value).zfill(MONEY_DIGITS)
 
 
@@ -49,6 +61,21 @@ def decode_text(text: str) -> int:
     if sign == "n":
         return int(digits) - _MODULUS
     raise ValueError(f"malformed money text {text!r}")
+
+
+def _from_numeric(value: Any) -> int:
+    number = int(value)
+    if number != value:  # exact comparison (Decimal or int); NUMERIC(78,0) never has a fraction
+        raise ValueError(f"money column holds a non-integer {value}")
+    return number
+
+
+def _from_numeric_or_none(value: Any) -> int | None:
+    return None if value is None else _from_numeric(value)
+
+
+def _from_text_or_none(value: str | None) -> int | None:
+    return None if value is None else decode_text(value)
 
 
 class Money(TypeDecorator[int]):
@@ -78,11 +105,13 @@ class Money(TypeDecorator[int]):
             return None
         if isinstance(value, str):
             return decode_text(value)
-        if isinstance(value, Decimal):
-            if value != value.to_integral_value():
-                raise ValueError(f"money column holds a non-integer {value}")
-            return int(value)
-        return int(value)
+        return _from_numeric(value)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], int | None]:
+        """One plain function per value instead of ``TypeDecorator``'s wrapper around
+        :meth:`process_result_value` (reading a cycle's input decodes every amount of it); the same
+        result. The drivers hand over what the column stores: ``str`` (SQLite), ``Decimal`` (psycopg)."""
+        return _from_numeric_or_none if dialect.name == "postgresql" else _from_text_or_none
 
     def process_literal_param(self, value: Any, dialect: Dialect) -> str:
         bound = self.process_bind_param(value, dialect)

@@ -11,23 +11,39 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, exists, func, select, update
 
 from ledger.chain.jsonrpc import JsonRpc
 from ledger.errors import ChainError
+from ledger.index.db import upsert
+from ledger.index.models import (
+    LOG_INDEX_BITS,
+    account_events,
+    block_hashes,
+    committee_actions,
+    cycle_totals,
+    deferrals,
+    discrepancies,
+    index_state,
+    net_positions,
+    obligations,
+    raw_logs,
+    settlements,
+)
 
 __all__ = ["APPEND_ONLY_TABLES", "find_common_ancestor", "prune_window", "record_hashes", "rollback_to"]
 
 log = logging.getLogger(__name__)
 
+#: Tables only ever appended to, each with the ``block_number`` of the event that wrote the row.
 APPEND_ONLY_TABLES = (
-    "account_events",
-    "net_positions",
-    "settlements",
-    "committee_actions",
-    "cycle_totals",
-    "discrepancies",
-    "deferrals",
+    account_events,
+    net_positions,
+    settlements,
+    committee_actions,
+    cycle_totals,
+    discrepancies,
+    deferrals,
 )
 
 
@@ -36,32 +52,33 @@ def record_hashes(conn: Connection, chain_id: int, hashes: dict[int, tuple[str, 
     if not hashes:
         return
     conn.execute(
-        text(
-            "INSERT INTO block_hashes (chain_id, number, hash, timestamp) VALUES (:c, :n, :h, :t) "
-            "ON CONFLICT (chain_id, number) "
-            "DO UPDATE SET hash = excluded.hash, timestamp = excluded.timestamp"
-        ),
-        [{"c": chain_id, "n": n, "h": h, "t": t} for n, (h, t) in sorted(hashes.items())],
+        upsert(conn.dialect, block_hashes, ("chain_id", "number"), ("hash", "timestamp")),
+        [
+            {"chain_id": chain_id, "number": n, "hash": h, "timestamp": t}
+            for n, (h, t) in sorted(hashes.items())
+        ],
     )
 
 
 def prune_window(conn: Connection, chain_id: int, keep: int) -> None:
     """Keep the newest ``keep`` entries of the window."""
+    b = block_hashes.c
     cutoff = conn.execute(
-        text("SELECT number FROM block_hashes WHERE chain_id = :c ORDER BY number DESC LIMIT 1 OFFSET :o"),
-        {"c": chain_id, "o": max(keep - 1, 0)},
+        select(b.number)
+        .where(b.chain_id == chain_id)
+        .order_by(b.number.desc())
+        .limit(1)
+        .offset(max(keep - 1, 0))
     ).scalar()
     if cutoff is not None:
-        conn.execute(
-            text("DELETE FROM block_hashes WHERE chain_id = :c AND number < :n"), {"c": chain_id, "n": cutoff}
-        )
+        conn.execute(block_hashes.delete().where(b.chain_id == chain_id, b.number < cutoff))
 
 
 def find_common_ancestor(conn: Connection, rpc: JsonRpc, chain_id: int) -> tuple[int, str]:
     """The newest block of the window whose hash the node still has at that height."""
+    b = block_hashes.c
     rows = conn.execute(
-        text("SELECT number, hash FROM block_hashes WHERE chain_id = :c ORDER BY number DESC"),
-        {"c": chain_id},
+        select(b.number, b.hash).where(b.chain_id == chain_id).order_by(b.number.desc())
     ).all()
     head = rpc.block_number()
     for number, stored in rows:
@@ -79,41 +96,37 @@ def rollback_to(
     conn: Connection, chain_id: int, ancestor: int, ancestor_hash: str, rebuild: Callable[[Connection], None]
 ) -> int:
     """Delete what was written after block ``ancestor``; returns how many blocks were rolled back."""
-    last = conn.execute(
-        text("SELECT last_block FROM index_state WHERE chain_id = :c"), {"c": chain_id}
-    ).scalar_one()
-    params = {"a": ancestor, "c": chain_id}
-    conn.execute(text("DELETE FROM raw_logs WHERE chain_id = :c AND block_number > :a"), params)
-    conn.execute(text("DELETE FROM block_hashes WHERE chain_id = :c AND number > :a"), params)
-    for table in APPEND_ONLY_TABLES:
-        conn.execute(text(f"DELETE FROM {table} WHERE block_number > :a"), params)  # noqa: S608 - fixed names
-    conn.execute(text("DELETE FROM obligations WHERE id >= :first"), {"first": (ancestor + 1) << 24})
-    conn.execute(text("UPDATE obligations SET settled_cycle = NULL WHERE status_block > :a"), params)
+    state = index_state.c
+    last = conn.execute(select(state.last_block).where(state.chain_id == chain_id)).scalar_one()
+    conn.execute(raw_logs.delete().where(raw_logs.c.chain_id == chain_id, raw_logs.c.block_number > ancestor))
     conn.execute(
-        text(
-            "UPDATE obligations SET status = 'deferred', "
-            "status_cycle = (SELECT MAX(d.cycle_id) FROM deferrals d "
-            "WHERE d.obligation_id = obligations.id), "
-            "status_block = (SELECT MAX(d.block_number) FROM deferrals d "
-            "WHERE d.obligation_id = obligations.id) "
-            "WHERE status_block > :a AND EXISTS "
-            "(SELECT 1 FROM deferrals d WHERE d.obligation_id = obligations.id)"
-        ),
-        params,
+        block_hashes.delete().where(block_hashes.c.chain_id == chain_id, block_hashes.c.number > ancestor)
+    )
+    for table in APPEND_ONLY_TABLES:
+        conn.execute(table.delete().where(table.c.block_number > ancestor))
+    o, d = obligations.c, deferrals.c
+    conn.execute(obligations.delete().where(o.id >= (ancestor + 1) << LOG_INDEX_BITS))
+    undecided = o.status_block > ancestor
+    conn.execute(update(obligations).where(undecided).values(settled_cycle=None))
+    # decided after the ancestor but deferred by an earlier settlement: back to the latest deferral
+    mine = d.obligation_id == o.id
+    conn.execute(
+        update(obligations)
+        .where(undecided, exists().where(mine))
+        .values(
+            status="deferred",
+            status_cycle=select(func.max(d.cycle_id)).where(mine).scalar_subquery(),
+            status_block=select(func.max(d.block_number)).where(mine).scalar_subquery(),
+        )
     )
     conn.execute(
-        text(
-            "UPDATE obligations SET status = 'pending', status_cycle = NULL, status_block = NULL "
-            "WHERE status_block > :a"
-        ),
-        params,
+        update(obligations).where(undecided).values(status="pending", status_cycle=None, status_block=None)
     )
     rebuild(conn)
     conn.execute(
-        text(
-            "UPDATE index_state SET last_block = :a, last_hash = :h, reorgs = reorgs + 1 WHERE chain_id = :c"
-        ),
-        {"a": ancestor, "h": ancestor_hash, "c": chain_id},
+        update(index_state)
+        .where(state.chain_id == chain_id)
+        .values(last_block=ancestor, last_hash=ancestor_hash, reorgs=state.reorgs + 1)
     )
     depth = int(last) - ancestor
     log.warning("reorg: rolled back %d block(s) to common ancestor %d (%s)", depth, ancestor, ancestor_hash)

@@ -9,9 +9,9 @@ but not which ones. The indexer recomputes the clearing the committee did, deter
 * liquidity: balance + debit cap per (participant, currency) at the end of the cycle's
   ``readyBlock`` (``accountsOf`` by ``eth_call`` at that block);
 * strategy: ``cycleConfig()`` at ``readyBlock``;
-* ``oracle.netting.clear`` decides the settled and deferred sets.
+* ``ledger.protocol.netting.clear`` decides the settled and deferred sets.
 
-Only when both recomputed roots (``oracle.proofs.obligation_roots``) equal the ``CycleSettled``
+Only when both recomputed roots (``ledger.protocol.proofs.obligation_roots``) equal the ``CycleSettled``
 roots are the statuses written. Anything else is a :class:`Discrepancy` and the statuses stay as they
 were: never a guess written as fact.
 """
@@ -21,18 +21,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ledger.chain.jsonrpc import JsonRpc
-from ledger.hashing import keccak256
-from ledger.index.money import decode_text, encode_text
-from ledger.types import NettingStrategy
-from oracle.netting import Obligation, Strategy, clear
-from oracle.proofs import obligation_roots
+from ledger.index.models import cycle_totals, deferrals, discrepancies, obligations, settlements
+from ledger.protocol.hashing import keccak256
+from ledger.protocol.netting import Obligation, clear
+from ledger.protocol.proofs import obligation_roots
+from ledger.protocol.types import Strategy
 
 __all__ = ["ChainLiquidity", "LiquidityReader", "StatusOutcome", "assign_statuses", "recompute"]
 
@@ -66,7 +66,7 @@ class ChainLiquidity:
         _, _, strategy = abi_decode(
             ["uint64", "uint64", "uint8"], self.rpc.eth_call(self.hub, _CYCLE_CONFIG, block)
         )
-        return Strategy(NettingStrategy(strategy).label)
+        return Strategy.from_code(strategy)
 
 
 @dataclass
@@ -92,20 +92,15 @@ class StatusOutcome:
     rows: list[InputRow] = field(default_factory=list)
 
 
-def _money(value: Any) -> int:
-    return decode_text(value) if isinstance(value, str) else int(value)
-
-
 def load_input(conn: Connection, cycle_id: int) -> list[InputRow]:
-    """The cycle's clearing input, in submission order."""
+    """The cycle's clearing input, in submission order (amounts are ints: the ``Money`` column)."""
+    o = obligations.c
     result = conn.execute(
-        text(
-            "SELECT id, cycle_id, payer, payee, currency, amount, ref FROM obligations "
-            "WHERE cycle_id <= :cycle AND settled_cycle IS NULL ORDER BY id"
-        ),
-        {"cycle": cycle_id},
+        select(o.id, o.cycle_id, o.payer, o.payee, o.currency, o.amount, o.ref)
+        .where(o.cycle_id <= cycle_id, o.settled_cycle.is_(None))
+        .order_by(o.id)
     )
-    return [InputRow(r[0], r[1], r[2], r[3], r[4], _money(r[5]), r[6]) for r in result]
+    return [InputRow(*r) for r in result]
 
 
 def recompute(
@@ -179,7 +174,6 @@ def assign_statuses(
     deferred_count: int,
 ) -> StatusOutcome:
     """Recompute cycle ``cycle_id``'s sets and, if verified, write statuses, deferrals and cycle totals."""
-    postgres = conn.dialect.name == "postgresql"
     rows = load_input(conn, cycle_id)
     if ready_block is None:
         outcome = StatusOutcome("unavailable", "the mirror has no CycleReady for this cycle", rows=rows)
@@ -194,33 +188,40 @@ def assign_statuses(
             deferred_count=deferred_count,
         )
     conn.execute(
-        text("UPDATE settlements SET status_check = :c, strategy = :s WHERE cycle_id = :cycle"),
-        {"c": outcome.check, "s": outcome.strategy, "cycle": cycle_id},
+        update(settlements)
+        .where(settlements.c.cycle_id == cycle_id)
+        .values(status_check=outcome.check, strategy=outcome.strategy)
     )
     if outcome.check != "verified":
         log.warning("cycle %d: settlement statuses not written: %s", cycle_id, outcome.detail)
         conn.execute(
-            text("INSERT INTO discrepancies (block_number, cycle_id, kind, detail) VALUES (:b, :c, :k, :d)"),
-            {"b": block_number, "c": cycle_id, "k": f"settlement-{outcome.check}", "d": outcome.detail},
+            insert(discrepancies).values(
+                block_number=block_number,
+                cycle_id=cycle_id,
+                kind=f"settlement-{outcome.check}",
+                detail=outcome.detail,
+            )
         )
         return outcome
+    o = obligations.c
     conn.execute(
-        text(
-            "UPDATE obligations SET status = 'settled', settled_cycle = :cycle, status_cycle = :cycle, "
-            "status_block = :block WHERE cycle_id <= :cycle AND settled_cycle IS NULL"
-        ),
-        {"cycle": cycle_id, "block": block_number},
+        update(obligations)
+        .where(o.cycle_id <= cycle_id, o.settled_cycle.is_(None))
+        .values(status="settled", settled_cycle=cycle_id, status_cycle=cycle_id, status_block=block_number)
     )
     if outcome.deferred_ids:
         conn.execute(
-            text("UPDATE obligations SET status = 'deferred', settled_cycle = NULL WHERE id = :id"),
-            [{"id": i} for i in outcome.deferred_ids],
+            update(obligations)
+            .where(o.id == bindparam("deferred_id"))
+            .values(status="deferred", settled_cycle=None),
+            [{"deferred_id": i} for i in outcome.deferred_ids],
         )
         conn.execute(
-            text(
-                "INSERT INTO deferrals (obligation_id, cycle_id, block_number) VALUES (:id, :cycle, :block)"
-            ),
-            [{"id": i, "cycle": cycle_id, "block": block_number} for i in outcome.deferred_ids],
+            insert(deferrals),
+            [
+                {"obligation_id": i, "cycle_id": cycle_id, "block_number": block_number}
+                for i in outcome.deferred_ids
+            ],
         )
     totals: dict[tuple[str, str], list[int]] = {}
     settled = set(outcome.settled_ids) if outcome.deferred_ids else None
@@ -234,22 +235,18 @@ def assign_statuses(
         got[1] += r.amount
         got[3] += 1
     if totals:
-        money = (lambda v: v) if postgres else encode_text
         conn.execute(
-            text(
-                "INSERT INTO cycle_totals (cycle_id, participant, currency, paid, received, paid_count, "
-                "received_count, block_number) VALUES (:cycle, :p, :c, :paid, :rec, :pc, :rc, :block)"
-            ),
+            insert(cycle_totals),
             [
                 {
-                    "cycle": cycle_id,
-                    "p": p,
-                    "c": c,
-                    "paid": money(v[0]),
-                    "rec": money(v[1]),
-                    "pc": v[2],
-                    "rc": v[3],
-                    "block": block_number,
+                    "cycle_id": cycle_id,
+                    "participant": p,
+                    "currency": c,
+                    "paid": v[0],
+                    "received": v[1],
+                    "paid_count": v[2],
+                    "received_count": v[3],
+                    "block_number": block_number,
                 }
                 for (p, c), v in sorted(totals.items())
             ],

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select
 
-from ledger.recon.report import Report, as_int, checkpoint, ratio_string
+from ledger.index.models import cycle_totals, cycles, net_positions, settlements
+from ledger.recon.report import Report, checkpoint, ratio_string
 
 __all__ = ["cycle_report", "liquidity_saving"]
 
@@ -37,15 +38,21 @@ def liquidity_saving(gross: int, net: int) -> Fraction | None:
 def cycle_report(conn: Connection, cycle_id: int) -> Report:
     last, last_hash, _ = checkpoint(conn)
     report = Report(f"cycle {cycle_id} reconciliation", last, last_hash, COLUMNS)
+    s = settlements.c
     settlement = conn.execute(
-        text(
-            "SELECT block_number, status_check, settled_count, deferred_count, settled_root, deferred_root, "
-            "strategy, tx_hash FROM settlements WHERE cycle_id = :c"
-        ),
-        {"c": cycle_id},
+        select(
+            s.block_number,
+            s.status_check,
+            s.settled_count,
+            s.deferred_count,
+            s.settled_root,
+            s.deferred_root,
+            s.strategy,
+            s.tx_hash,
+        ).where(s.cycle_id == cycle_id)
     ).first()
     if settlement is None:
-        status = conn.execute(text("SELECT status FROM cycles WHERE cycle_id = :c"), {"c": cycle_id}).scalar()
+        status = conn.execute(select(cycles.c.status).where(cycles.c.cycle_id == cycle_id)).scalar()
         report.discrepancies.append(
             {"kind": "not-settled", "detail": f"cycle {cycle_id} is {status or 'unknown'}"}
         )
@@ -71,21 +78,18 @@ def cycle_report(conn: Connection, cycle_id: int) -> Report:
                 "per-obligation figures are unavailable",
             }
         )
-    totals = {
-        (p, c): (as_int(paid), as_int(rec), pc, rc)
+    t, n = cycle_totals.c, net_positions.c
+    totals: dict[tuple[str, str], tuple[int, int, int, int]] = {
+        (p, c): (paid, rec, pc, rc)
         for p, c, paid, rec, pc, rc in conn.execute(
-            text(
-                "SELECT participant, currency, paid, received, paid_count, received_count FROM cycle_totals "
-                "WHERE cycle_id = :c"
-            ),
-            {"c": cycle_id},
+            select(t.participant, t.currency, t.paid, t.received, t.paid_count, t.received_count).where(
+                t.cycle_id == cycle_id
+            )
         )
     }
-    nets = {
-        (p, c): as_int(n)
-        for p, c, n in conn.execute(
-            text("SELECT participant, currency, net FROM net_positions WHERE cycle_id = :c"), {"c": cycle_id}
-        )
+    nets: dict[tuple[str, str], int] = {
+        (p, c): net
+        for p, c, net in conn.execute(select(n.participant, n.currency, n.net).where(n.cycle_id == cycle_id))
     }
     gross: dict[str, int] = {}
     net_value: dict[str, int] = {}

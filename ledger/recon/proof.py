@@ -7,18 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select
 
-from ledger.recon.chain import HubViews
-from ledger.recon.report import as_int, checkpoint
+from ledger.chain.views import HubViews
+from ledger.errors import ReportError
+from ledger.index.models import deferrals, obligations, settlements
+from ledger.protocol.proofs import OBLIGATION_LEAF_ENCODING, ObligationTree, obligation_leaf_values
+from ledger.recon.report import checkpoint
 from ledger.submit.models import encode_reference
-from oracle.proofs import OBLIGATION_LEAF_ENCODING, ObligationTree, obligation_leaf_values
 
 __all__ = ["ProofError", "obligation_proof"]
 
 
-class ProofError(LookupError):
-    pass
+class ProofError(ReportError, LookupError):
+    """No such obligation, or it is not (yet) in a settled or deferred set."""
 
 
 def _ref_hex(reference: str) -> str:
@@ -37,15 +39,13 @@ def obligation_proof(
 ) -> dict[str, Any]:
     last, last_hash, _ = checkpoint(conn)
     ref = _ref_hex(reference)
-    query = (
-        "SELECT id, cycle_id, payer, payee, currency, amount, ref, status, status_cycle "
-        "FROM obligations WHERE ref = :r"
-    )
-    params: dict[str, Any] = {"r": ref}
+    o = obligations.c
+    query = select(
+        o.id, o.cycle_id, o.payer, o.payee, o.currency, o.amount, o.ref, o.status, o.status_cycle
+    ).where(o.ref == ref)
     if payer:
-        query += " AND payer = :p"
-        params["p"] = payer.lower()
-    found = conn.execute(text(query), params).all()
+        query = query.where(o.payer == payer.lower())
+    found = conn.execute(query).all()
     if not found:
         raise ProofError(
             f"no obligation with reference {reference!r}" + (f" paid by {payer}" if payer else "")
@@ -56,32 +56,24 @@ def obligation_proof(
     if status not in ("settled", "deferred") or cycle is None:
         raise ProofError(f"obligation {reference!r} is {status}: no settlement has decided it yet")
     settled = status == "settled"
+    leaves = select(o.cycle_id, o.payer, o.payee, o.currency, o.amount, o.ref)
     if settled:
-        members = conn.execute(
-            text(
-                "SELECT cycle_id, payer, payee, currency, amount, ref FROM obligations "
-                "WHERE settled_cycle = :c"
-            ),
-            {"c": cycle},
-        ).all()
+        leaves = leaves.where(o.settled_cycle == cycle)
     else:
-        members = conn.execute(
-            text(
-                "SELECT o.cycle_id, o.payer, o.payee, o.currency, o.amount, o.ref FROM obligations o "
-                "JOIN deferrals d ON d.obligation_id = o.id WHERE d.cycle_id = :c"
-            ),
-            {"c": cycle},
-        ).all()
-    rows = [(int(m[0]), m[1], m[2], m[3], as_int(m[4]), bytes.fromhex(m[5][2:])) for m in members]
+        leaves = leaves.join(deferrals, deferrals.c.obligation_id == o.id).where(
+            deferrals.c.cycle_id == cycle
+        )
+    members = conn.execute(leaves).all()
+    rows = [(int(m[0]), m[1], m[2], m[3], m[4], bytes.fromhex(m[5][2:])) for m in members]
     tree = ObligationTree.build(rows)
     index = next(i for i, r in enumerate(rows) if r[1] == o_payer and r[5] == bytes.fromhex(ref[2:]))
     proof = tree.proof(index)
+    s = settlements.c
     stored = conn.execute(
-        text("SELECT settled_root, deferred_root, block_number FROM settlements WHERE cycle_id = :c"),
-        {"c": cycle},
+        select(s.settled_root, s.deferred_root, s.block_number).where(s.cycle_id == cycle)
     ).one()
     mirror_root = stored[0] if settled else stored[1]
-    leaf = (int(origin), o_payer, payee, currency, as_int(amount), ref)
+    leaf = (int(origin), o_payer, payee, currency, amount, ref)
     result: dict[str, Any] = {
         "as_of_block": last,
         "as_of_block_hash": last_hash,
@@ -96,10 +88,16 @@ def obligation_proof(
     }
     if views is not None:
         on_chain = views.roots(int(cycle))
-        chain_root = on_chain[0] if settled else on_chain[1]
+        chain_root = "0x" + (on_chain[0] if settled else on_chain[1]).hex()
         result["root_on_chain"] = chain_root
         result["root_matches_chain"] = chain_root == tree.root
-        result["verifyObligation"] = views.verify_obligation(int(cycle), settled, proof, *leaf)
+        origin, payer, payee, currency, amount, ref = leaf
+        result["verifyObligation"] = views.verify_obligation(
+            int(cycle),
+            settled,
+            [bytes.fromhex(p[2:]) for p in proof],
+            (origin, payer, payee, currency, amount, bytes.fromhex(ref[2:])),
+        )
     if include_tree:
         result["tree"] = tree.dump()
     return result

@@ -1,5 +1,6 @@
 """The report value type and its renderings: table (rich), JSON, CSV. Money is always an exact
-integer, rendered as a decimal string (JSON numbers cannot carry a uint256 for most readers)."""
+integer (read through the ``Money`` columns of :mod:`ledger.index.models`), rendered as a decimal
+string (JSON numbers cannot carry a uint256 for most readers)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,14 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select
 
-from ledger.index.money import decode_text
+from ledger.errors import ReportError
+from ledger.index.models import index_state
 
-__all__ = ["Report", "as_int", "checkpoint", "ratio_string", "render"]
+__all__ = ["Report", "checkpoint", "ratio_string", "render"]
 
 FORMATS = ("table", "json", "csv")
-
-
-def as_int(value: Any) -> int:
-    """A money column read through plain SQL: sortable text on SQLite, NUMERIC on PostgreSQL."""
-    if value is None:
-        return 0
-    return decode_text(value) if isinstance(value, str) else int(value)
 
 
 def ratio_string(value: Fraction | None, places: int = 4) -> str:
@@ -39,9 +34,10 @@ def ratio_string(value: Fraction | None, places: int = 4) -> str:
 
 def checkpoint(conn: Connection) -> tuple[int, str, int]:
     """(last indexed block, its hash, chain id)."""
-    row = conn.execute(text("SELECT last_block, last_hash, chain_id FROM index_state")).first()
+    s = index_state.c
+    row = conn.execute(select(s.last_block, s.last_hash, s.chain_id)).first()
     if row is None:
-        raise LookupError("the mirror is empty: run `ledger index` first")
+        raise ReportError("the mirror is empty: run `ledger index` first")
     return int(row[0]), str(row[1]), int(row[2])
 
 
@@ -102,7 +98,7 @@ def render(report: Report, fmt: str) -> str:
             disc.writerows(report.discrepancies)
         return buffer.getvalue()
     if fmt != "table":
-        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        raise ReportError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     console = Console(record=True, width=200, file=io.StringIO())
     console.print(f"[bold]{report.title}[/] — as of block {report.as_of_block} ({report.as_of_hash})")
     for key, value in report.summary.items():

@@ -3,10 +3,11 @@ range (timestamps are mapped to blocks by the caller, see :func:`block_at_time`)
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, or_, select
 
 from ledger.chain.jsonrpc import JsonRpc
-from ledger.recon.report import Report, as_int, checkpoint
+from ledger.index.models import account_events, obligations
+from ledger.recon.report import Report, checkpoint
 from ledger.submit.models import decode_reference
 
 __all__ = ["block_at_time", "statement_report"]
@@ -59,14 +60,21 @@ def statement_report(
         last_hash if end == last else None,
         COLUMNS,
     )
-    params = {"p": who, "a": from_block, "b": end}
     rows: list[dict[str, object]] = []
+    o = obligations.c
     for block, index, cycle, payer, payee, currency, amount, ref, status, tx in conn.execute(
-        text(
-            "SELECT block_number, log_index, cycle_id, payer, payee, currency, amount, ref, status, tx_hash "
-            "FROM obligations WHERE (payer = :p OR payee = :p) AND block_number BETWEEN :a AND :b"
-        ),
-        params,
+        select(
+            o.block_number,
+            o.log_index,
+            o.cycle_id,
+            o.payer,
+            o.payee,
+            o.currency,
+            o.amount,
+            o.ref,
+            o.status,
+            o.tx_hash,
+        ).where(or_(o.payer == who, o.payee == who), o.block_number.between(from_block, end))
     ):
         out = payer == who
         rows.append(
@@ -78,7 +86,7 @@ def statement_report(
                 "counterparty": payee if out else payer,
                 "currency": currency,
                 "direction": "out" if out else "in",
-                "amount": as_int(amount),
+                "amount": amount,
                 "reference": decode_reference(bytes.fromhex(ref[2:])),
                 "status": status,
                 "tx_hash": tx,
@@ -86,13 +94,11 @@ def statement_report(
         )
     opening: dict[str, int] = {}
     closing: dict[str, int] = {}
+    e = account_events.c
     for block, index, currency, kind, amount, balance, cycle, tx in conn.execute(
-        text(
-            "SELECT block_number, log_index, currency, kind, amount, balance, cycle_id, tx_hash "
-            "FROM account_events "
-            "WHERE participant = :p AND block_number <= :b ORDER BY block_number, log_index"
-        ),
-        params,
+        select(e.block_number, e.log_index, e.currency, e.kind, e.amount, e.balance, e.cycle_id, e.tx_hash)
+        .where(e.participant == who, e.block_number <= end)
+        .order_by(e.block_number, e.log_index)
     ):
         if kind == "cap":
             if block >= from_block:
@@ -102,12 +108,12 @@ def statement_report(
                         "log_index": index,
                         "type": "debit-cap",
                         "currency": currency,
-                        "amount": as_int(amount),
+                        "amount": amount,
                         "tx_hash": tx,
                     }
                 )
             continue
-        value = as_int(balance)
+        value: int = 0 if balance is None else balance  # every fund, defund and settle row has one
         if block < from_block:
             opening[currency] = value
             continue
@@ -119,8 +125,8 @@ def statement_report(
                 "type": {"settle": "settlement"}.get(kind, kind),
                 "cycle": cycle,
                 "currency": currency,
-                "direction": "in" if as_int(amount) >= 0 and kind != "defund" else "out",
-                "amount": as_int(amount),
+                "direction": "in" if amount >= 0 and kind != "defund" else "out",
+                "amount": amount,
                 "balance_after": value,
                 "tx_hash": tx,
             }

@@ -12,9 +12,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, or_, select
 
-from ledger.recon.report import Report, as_int, checkpoint
+from ledger.errors import ReportError
+from ledger.index.models import obligations
+from ledger.recon.report import Report, checkpoint
 from ledger.submit.models import decode_reference, encode_reference
 
 __all__ = ["BookEntry", "read_books", "three_way_report"]
@@ -42,11 +44,11 @@ class BookEntry:
         self.currency = row["currency"].strip().upper()
         amount = row["amount"].strip()
         if not amount.isdigit():
-            raise ValueError(f"line {line}: amount {amount!r} is not an integer number of minor units")
+            raise ReportError(f"line {line}: amount {amount!r} is not an integer number of minor units")
         self.amount = int(amount)
         self.direction = row["direction"].strip().lower()
         if self.direction not in ("in", "out"):
-            raise ValueError(f"line {line}: direction must be 'in' or 'out', got {self.direction!r}")
+            raise ReportError(f"line {line}: direction must be 'in' or 'out', got {self.direction!r}")
         self.status = (row.get("status") or "settled").strip().lower()
 
 
@@ -57,7 +59,7 @@ def read_books(path: Path) -> list[BookEntry]:
             reader.fieldnames or []
         )
         if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+            raise ReportError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
         return [BookEntry(i + 2, row) for i, row in enumerate(reader)]
 
 
@@ -66,19 +68,18 @@ def three_way_report(conn: Connection, bank: str, books: list[BookEntry]) -> Rep
     who = bank.lower()
     report = Report(f"three-way reconciliation of {bank}", last, last_hash, COLUMNS)
     chain: dict[tuple[str, str], dict[str, object]] = {}
+    o = obligations.c
     for payer, payee, currency, amount, ref, status, cycle in conn.execute(
-        text(
-            "SELECT payer, payee, currency, amount, ref, status, cycle_id FROM obligations "
-            "WHERE payer = :p OR payee = :p"
-        ),
-        {"p": who},
+        select(o.payer, o.payee, o.currency, o.amount, o.ref, o.status, o.cycle_id).where(
+            or_(o.payer == who, o.payee == who)
+        )
     ):
         out = payer == who
         key = ("out" if out else "in", ref)
         chain[key] = {
             "counterparty": payee if out else payer,
             "currency": currency,
-            "amount": as_int(amount),
+            "amount": amount,
             "status": status,
             "cycle": cycle,
             "payer": payer,

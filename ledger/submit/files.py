@@ -1,18 +1,34 @@
-"""Obligations files (CSV, JSON) and lists: parse, validate everything, refuse the lot on any problem.
+"""The one reader of obligations files (CSV, JSON) and lists, for ``ledger submit`` and ``oracle net``.
 
-``load_obligations`` reads a file, ``validate_obligations`` checks a list of mappings from a bank
-system; both return ``ObligationRow`` values in input order or raise ``FileValidationError`` listing
-*every* problem (line, field, value, reason, fix), sorted by line. Nothing is sent unless the whole
-input is valid.
+Parse, validate everything, refuse the lot on any problem. ``load_obligations`` reads a payer's
+file for submission, ``validate_obligations`` checks a list of mappings from a bank system; both
+return ``ObligationRow`` values in input order. ``load_netting_obligations`` reads a file in which
+every row names its payer (``oracle net``) and returns netting ``Obligation`` values. All raise
+``FileValidationError`` listing *every* problem (file, line, field, value, reason, fix), sorted by
+line; nothing is sent or written unless the whole input is valid. ``read_table`` gives other CSV
+inputs (``oracle net``'s liquidity file) the same file, header and row rules.
 
 Columns (CSV header / JSON keys)
 --------------------------------
-Required: ``reference``, ``payee``, ``currency``, ``amount``. Optional: ``type`` (default
-``interbank``; spellings in ``models.KIND_ALIASES``), ``payer_wallet``, ``payee_wallet`` (end-customer
-ids, hashed before they go on chain, see ``models``). Any other column or key is refused, with the
-accepted ones listed: a misspelt ``payee_walet`` silently ignored would put the wrong data on chain.
-CSV header names are matched after trimming spaces and ignoring case; the header is the first
-non-blank row.
+Required: ``reference``, ``payee``, ``currency``, ``amount``, and ``payer`` for netting. Optional:
+``type`` (default ``interbank``; spellings in ``models.KIND_ALIASES``), ``payer_wallet``,
+``payee_wallet`` (end-customer ids, hashed before they go on chain, see ``models``), ``payer`` for
+submission (when given it must be the signing participant, so a file meant for another payer is
+refused rather than sent under the wrong name), and ``note``. Both commands accept and check the
+same columns, so one file can be netted offline and then submitted.
+
+``note`` is free text for people (a memo, an invoice number) and is ignored, never checked nor sent.
+Any *other* column or key is refused by both commands, with the accepted ones listed: a misspelt
+``payee_walet`` silently ignored would put the wrong data on chain, and a netting run that ignored
+it would disagree with what is later submitted. Ignoring unknown columns (``oracle net``'s old rule)
+buys nothing ``note`` does not give, and refusing ``note`` (``ledger submit``'s old rule) made
+annotated exports fail for no safety gain. CSV header names are matched after trimming spaces and
+ignoring case; the header is the first non-blank row.
+
+Participants: for submission the payee (and ``payer``, when given) is an address. For netting
+payer and payee are participant ids as the clearing uses them (``A``, a bank code, or an address),
+checked as text: not empty, no surrounding whitespace, printable. References are unique per payer
+by their on-chain bytes in both.
 
 Amounts
 -------
@@ -20,10 +36,12 @@ By default ``amount`` is an integer number of minor units (cents): ASCII digits 
 ``major_units=True`` it is a decimal number of major units, ``12.50``, scaled by the currency's
 minor-unit exponent from ``minor_units`` (``{"SGD": 2, "JPY": 0, "KWD": 3}``); more decimal places than
 the currency has are refused, never rounded. Refused in both modes: signs (``-5``, ``+5``), zero,
-exponent notation (``1e3``), digit-group separators (``1,000``, ``1_000``, ``1 000``), values of
-2**256 or more, and floats of any kind: a JSON number with a fraction or exponent (``12.5``,
-``1e3``, ``12.0``) is refused because it has already passed through binary floating point; write
-``"12.50"`` as a string or ``1250`` as an integer. JSON amounts may be integers or strings.
+exponent notation (``1e3``), digit-group separators (``1,000``, ``1_000``, ``1 000``), values
+above ``MAX_AMOUNT`` (2**128 - 1, the protocol's bound, see :mod:`ledger.protocol.money`; an offline
+netting file's limit is 2**256 - 1), and floats of any kind: a JSON number with a fraction or
+exponent (``12.5``, ``1e3``, ``12.0``) is refused because it has already passed through binary
+floating point; write ``"12.50"`` as a string or ``1250`` as an integer. JSON amounts may be integers
+or strings.
 
 Whitespace policy
 -----------------
@@ -35,21 +53,24 @@ and rows whose cells are all empty are skipped.
 
 Locations
 ---------
-``RowError.line`` is the physical line of the file: for CSV the header is line 1 and a row is
-reported at the line where it starts (a quoted value may span lines); for JSON it is the line where the
-item's ``{`` is, and ``RowError.item`` is the item's 1-based position in the array. Problems with the
-file as a whole (unreadable, not UTF-8, bad header, empty) have ``field == "(file)"``.
+Every problem is printed ``file:line: field 'name': 'value' reason — fix`` (``RowError``), the same
+by both commands. ``RowError.line`` is the physical line of the file: for CSV the header is line 1
+and a row is reported at the line where it starts (a quoted value may span lines); for JSON it is
+the line where the item's ``{`` is, and ``RowError.item`` is the item's 1-based position in the
+array. Problems with the file as a whole (unreadable, not UTF-8, bad header, empty) have ``field ==
+"(file)"``.
 
 Files must be UTF-8; a UTF-8 byte-order mark (Excel's "CSV UTF-8") is accepted and dropped. CSV is
 comma-separated with ``"`` quoting, strictly parsed, and every row has exactly as many values as the
 header. JSON is an array of objects; a key given twice in one object is refused (``json`` would keep
 the last value silently).
 
-Other checks: references unique within the input (by their on-chain bytes; the error names both
-lines), payee a valid address (EIP-55 checksum checked when mixed case) other than the payer, and in
-``known_participants`` / ``known_currencies`` when those are given. With ``participant_kinds`` the
-``type`` is checked against the payer's and payee's kinds exactly as the contract does (wallet kinds
-must equal 2 * payer-is-wallet-provider + payee-is-wallet-provider; interbank is unrestricted).
+Other checks: references unique per payer within the input (by their on-chain bytes; the error
+names both lines), payee a valid address (EIP-55 checksum checked when mixed case) other than the
+payer, and in ``known_participants`` / ``known_currencies`` when those are given. With
+``participant_kinds`` the ``type`` is checked against the payer's and payee's kinds exactly as the
+contract does (wallet kinds must equal 2 * payer-is-wallet-provider + payee-is-wallet-provider;
+interbank is unrestricted).
 """
 
 from __future__ import annotations
@@ -66,7 +87,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from ledger.hashing import keccak256
+from ledger.protocol.hashing import keccak256
+from ledger.protocol.money import MAX_AMOUNT, MAX_AMOUNT_TEXT
+from ledger.protocol.netting.types import Obligation
+from ledger.protocol.references import check_text
 from ledger.submit.models import (
     ACCOUNT_HASH_DOMAIN,
     UINT256_LIMIT,
@@ -87,17 +111,30 @@ from ledger.submit.models import (
 
 __all__ = [
     "ACCEPTED_COLUMNS",
+    "IGNORED_COLUMNS",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
+    "load_netting_obligations",
     "load_obligations",
+    "read_table",
     "validate_obligations",
 ]
 
 REQUIRED_COLUMNS: Final = ("reference", "payee", "currency", "amount")
-OPTIONAL_COLUMNS: Final = ("type", "payer_wallet", "payee_wallet")
+#: ``payer`` is required when netting (every row names its payer)
+OPTIONAL_COLUMNS: Final = ("type", "payer_wallet", "payee_wallet", "payer", "note")
 ACCEPTED_COLUMNS: Final = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+#: accepted in every file and ignored: free text for people
+IGNORED_COLUMNS: Final = ("note",)
+_NETTING_REQUIRED: Final = ("reference", "payer", "payee", "currency", "amount")
+#: the columns of the fast path, in the order of ``_Validator.quick``'s values
+_QUICK_COLUMNS: Final = ("reference", "payee", "currency", "amount", "type", "payer_wallet", "payee_wallet")
+_QUICK_SET = frozenset(_QUICK_COLUMNS)
+#: the order of ``_Validator.fields`` tuples for submission rows (``ObligationRow``'s fields)
+_ROW_FIELDS: Final = tuple(
+    ["line", "reference", "ref", "payee", "currency", "amount", "kind", "payer_account", "payee_account"]
+)
 _ACCEPTED_TEXT = ", ".join(ACCEPTED_COLUMNS)
-_ACCEPTED_SET = frozenset(ACCEPTED_COLUMNS)
 _FILE = "(file)"
 _ROW = "(row)"
 
@@ -168,25 +205,47 @@ def _lower_addresses(values: Iterable[str], what: str) -> set[str]:
     return out
 
 
+def _memo(cache: dict[str, Any], text: str, parse: Callable[[str], Any]) -> Any:
+    """``parse(text)``, remembered with its ``InvalidFieldError``: payees, currencies, kinds repeat."""
+    cached = cache.get(text)
+    if cached is None:
+        try:
+            cached = parse(text)
+        except InvalidFieldError as e:
+            cached = e
+        cache[text] = cached
+    if isinstance(cached, InvalidFieldError):
+        raise InvalidFieldError(cached.reason, cached.fix)  # a fresh one: no growing traceback
+    return cached
+
+
 class _Validator:
-    """Checks items one by one, collecting every problem; ``rows()`` then returns or raises."""
+    """Checks items one by one, collecting every problem; ``rows()`` then returns or raises.
+
+    With ``payer=None`` it checks a netting file: each row names its payer, participants are ids
+    (see the module docstring), the fast path is off and ``obligations()`` gives the result.
+    """
 
     def __init__(
         self,
         *,
-        payer: str,
-        major_units: bool,
-        minor_units: Mapping[str, int] | None,
-        known_currencies: Collection[str] | None,
-        known_participants: Collection[str] | None,
-        participant_kinds: Mapping[str, ParticipantKind] | None,
+        payer: str | None,
+        major_units: bool = False,
+        minor_units: Mapping[str, int] | None = None,
+        known_currencies: Collection[str] | None = None,
+        known_participants: Collection[str] | None = None,
+        participant_kinds: Mapping[str, ParticipantKind] | None = None,
     ) -> None:
-        try:
-            self.payer = parse_address(payer, "payer")
-        except InvalidFieldError as e:
-            raise ValueError(f"payer {payer!r} {e.reason}") from None
-        self.payer_lower = self.payer.lower()
-        self.payer_bytes = bytes.fromhex(self.payer[2:])
+        self.netting = payer is None
+        self.payer = self.payer_lower = ""
+        self.payer_bytes = bytes(20)
+        if payer is not None:
+            try:
+                self.payer = parse_address(payer, "payer")
+            except InvalidFieldError as e:
+                raise ValueError(f"payer {payer!r} {e.reason}") from None
+            self.payer_lower = self.payer.lower()
+            self.payer_bytes = bytes.fromhex(self.payer[2:])
         self.major_units = major_units
         if major_units and minor_units is None:
             raise ValueError("major_units=True needs minor_units, the minor-unit exponent of each currency")
@@ -202,6 +261,8 @@ class _Validator:
         )
         self.kinds: dict[str, ParticipantKind] | None = None
         self.payer_is_wallet = False
+        if self.netting and (participant_kinds is not None or known_participants is not None):
+            raise ValueError("participant checks need the payer's address; a netting file names its payers")
         if participant_kinds is not None:
             self.kinds = {}
             for address, pkind in participant_kinds.items():
@@ -212,8 +273,10 @@ class _Validator:
             self.payer_is_wallet = self.kinds[self.payer_lower] is ParticipantKind.WALLET_PROVIDER
 
         self.errors: list[RowError] = []
-        self.fields: list[dict[str, Any]] = []
-        self.seen: dict[bytes, tuple[int, int | None]] = {}
+        #: accepted rows: values of ``_ROW_FIELDS``, or of ``Obligation`` when netting
+        self.fields: list[tuple[Any, ...]] = []
+        #: first location of each reference: keyed by its bytes, or (payer, bytes) when netting
+        self.seen: dict[object, tuple[int, int | None]] = {}
         # caches for values that repeat across rows: text -> result or InvalidFieldError
         self._payees: dict[str, tuple[str, bytes] | InvalidFieldError] = {}
         self._currencies: dict[str, str | InvalidFieldError] = {}
@@ -222,61 +285,54 @@ class _Validator:
     # -- per-field rules -------------------------------------------------------------------------
 
     def _payee(self, text: str) -> tuple[str, bytes]:
-        cached = self._payees.get(text)
-        if cached is None:
-            try:
-                checksummed = parse_address(text, "payee")
-                lower = checksummed.lower()
-                if lower == self.payer_lower:
-                    raise InvalidFieldError(
-                        "is the payer (you): payer and payee must differ",
-                        "give the address of the participant you owe",
-                    )
-                if self.known_participants is not None and lower not in self.known_participants:
-                    raise InvalidFieldError(
-                        "is not a known participant", "check the address against the participant registry"
-                    )
-                if self.kinds is not None and lower not in self.kinds:
-                    raise InvalidFieldError(
-                        "is not a registered participant",
-                        "check the address against the participant registry",
-                    )
-                cached = (checksummed, bytes.fromhex(checksummed[2:]))
-            except InvalidFieldError as e:
-                cached = e
-            self._payees[text] = cached
-        if isinstance(cached, InvalidFieldError):
-            raise InvalidFieldError(cached.reason, cached.fix)  # a fresh one: no growing traceback
-        return cached
+        return _memo(self._payees, text, self._parse_payee)  # type: ignore[no-any-return]
+
+    def _parse_payee(self, text: str) -> tuple[str, bytes]:
+        if self.netting:  # an id, not an address: wallet ids are checked, not hashed
+            check_text(text, "payee")
+            return text, bytes(20)
+        checksummed = parse_address(text, "payee")
+        lower = checksummed.lower()
+        if lower == self.payer_lower:
+            raise _same_party()
+        if self.known_participants is not None and lower not in self.known_participants:
+            raise InvalidFieldError(
+                "is not a known participant", "check the address against the participant registry"
+            )
+        if self.kinds is not None and lower not in self.kinds:
+            raise InvalidFieldError(
+                "is not a registered participant", "check the address against the participant registry"
+            )
+        return checksummed, bytes.fromhex(checksummed[2:])
+
+    def _payer(self, text: str | None) -> str | None:
+        """The row's payer: its id when netting; for submission, given or not, the signer."""
+        if not text:
+            return None if self.netting else self.payer
+        if self.netting:
+            check_text(text, "payer")
+            return text
+        if parse_address(text, "payer").lower() != self.payer_lower:
+            raise InvalidFieldError(
+                f"is not the signing participant ({self.payer})",
+                "submit this file with the payer's own key, or leave the payer column empty",
+            )
+        return self.payer
 
     def _currency(self, text: str) -> str:
-        cached = self._currencies.get(text)
-        if cached is None:
-            try:
-                cached = parse_currency(text)
-                if self.known_currencies is not None and cached not in self.known_currencies:
-                    known = ", ".join(sorted(self.known_currencies)) or "none"
-                    raise InvalidFieldError("is not a registered currency", f"use one of: {known}")
-            except InvalidFieldError as e:
-                cached = e
-            self._currencies[text] = cached
-        if isinstance(cached, InvalidFieldError):
-            raise InvalidFieldError(cached.reason, cached.fix)  # a fresh one: no growing traceback
-        return cached
+        return _memo(self._currencies, text, self._parse_currency)  # type: ignore[no-any-return]
+
+    def _parse_currency(self, text: str) -> str:
+        code = parse_currency(text)
+        if self.known_currencies is not None and code not in self.known_currencies:
+            known = ", ".join(sorted(self.known_currencies)) or "none"
+            raise InvalidFieldError("is not a registered currency", f"use one of: {known}")
+        return code
 
     def _kind(self, value: object) -> ObligationKind:
         if not isinstance(value, str):
             return parse_kind(value)
-        cached = self._kinds.get(value)
-        if cached is None:
-            try:
-                cached = parse_kind(value)
-            except InvalidFieldError as e:
-                cached = e
-            self._kinds[value] = cached
-        if isinstance(cached, InvalidFieldError):
-            raise InvalidFieldError(cached.reason, cached.fix)  # a fresh one: no growing traceback
-        return cached
+        return _memo(self._kinds, value, parse_kind)  # type: ignore[no-any-return]
 
     def _amount(self, value: object, currency: str | None) -> int:
         if isinstance(value, float | _BadJsonNumber):
@@ -305,8 +361,14 @@ class _Validator:
             if amount == 0:
                 raise InvalidFieldError("is zero", "remove the row: obligations must be positive")
             raise InvalidFieldError("is negative", _NEGATIVE_FIX)
-        if amount >= UINT256_LIMIT:
-            raise InvalidFieldError("is too large (at most 2**256 - 1 minor units)", "check the amount")
+        if self.netting:  # an offline netting file (``oracle net``) is not submitted: uint256 is its limit
+            if amount >= UINT256_LIMIT:
+                raise InvalidFieldError("is too large (at most 2**256 - 1 minor units)", "check the amount")
+        elif amount > MAX_AMOUNT:
+            raise InvalidFieldError(
+                f"is too large: the protocol's bound is MAX_AMOUNT = {MAX_AMOUNT_TEXT} minor units",
+                "check the amount; a larger payment is several obligations",
+            )
         return amount
 
     def _amount_text(self, text: str, currency: str | None, exponent: int | None) -> int:
@@ -325,17 +387,20 @@ class _Validator:
                         f"give at most {exponent} decimal places (amounts are never rounded for you)",
                     )
                 return int(whole + fraction.ljust(exponent, "0"))
-        raise _diagnose_amount(text, self.major_units, exponent, currency, self.minor_units)
+        raise _diagnose_amount(
+            text, self.major_units, exponent, currency, self.minor_units, can_major=not self.netting
+        )
 
     # -- one item --------------------------------------------------------------------------------
 
     def quick(self, line: int, item: int | None, values: tuple[object, ...]) -> bool:
         """The common case, fast: accept a valid item and return True, or return False (having changed
         nothing) for ``check`` to diagnose. Accepts a subset of what ``check`` accepts, same results.
-        ``values`` are those of ``ACCEPTED_COLUMNS``, in that order."""
+        ``values`` are those of ``_QUICK_COLUMNS``, in that order; a netting file never takes it."""
         reference, payee_text, currency_text, raw_amount, raw_kind, payer_wallet, payee_wallet = values
         if (
-            type(reference) is not str
+            self.netting
+            or type(reference) is not str
             or type(payee_text) is not str
             or type(currency_text) is not str
             or type(payer_wallet) is not str
@@ -368,7 +433,7 @@ class _Validator:
             if not (raw_amount.isascii() and raw_amount.isdigit()):
                 return False
             amount = int(raw_amount)
-            if not 0 < amount < UINT256_LIMIT:
+            if not 0 < amount <= MAX_AMOUNT:
                 return False
         else:
             try:
@@ -393,17 +458,7 @@ class _Validator:
             return False
         self.seen[ref] = (line, item)
         self.fields.append(
-            {
-                "line": line,
-                "reference": reference,
-                "ref": ref,
-                "payee": payee[0],
-                "currency": currency,
-                "amount": amount,
-                "kind": kind,
-                "payer_account": payer_account,
-                "payee_account": payee_account,
-            }
+            (line, reference, ref, payee[0], currency, amount, kind, payer_account, payee_account)
         )
         return True
 
@@ -437,6 +492,14 @@ class _Validator:
             for key in getattr(values, "duplicates", ()):
                 errors.append(RowError(line, key, "", "appears twice in the object", "keep one value", item))
 
+        payer: str | None = None
+        payer_text = text("payer", self.netting)
+        if payer_text is not None:
+            try:
+                payer = self._payer(payer_text)
+            except InvalidFieldError as e:
+                bad("payer", payer_text, e)
+
         reference = text("reference", True)
         ref: bytes | None = None
         if reference is not None:
@@ -445,25 +508,29 @@ class _Validator:
             except InvalidFieldError as e:
                 bad("reference", reference, e)
             else:
-                first = self.seen.setdefault(ref, (line, item))
-                if first != (line, item):
-                    where = RowError(first[0], "", "", "", "", first[1]).location
-                    bad(
-                        "reference",
-                        reference,
-                        InvalidFieldError(
-                            f"is already used by {where} in this file (same on-chain reference)",
-                            "give each obligation its own reference (unique per payer, forever)",
-                        ),
-                    )
+                if not self.netting or payer is not None:  # no payer: uniqueness is unknowable
+                    first = self.seen.setdefault((payer, ref) if self.netting else ref, (line, item))
+                    if first != (line, item):
+                        where = RowError(first[0], "", "", "", "", first[1]).location
+                        bad(
+                            "reference",
+                            reference,
+                            InvalidFieldError(
+                                f"is already used by {where} of the same payer (same on-chain reference)",
+                                "give each obligation its own reference (unique per payer, forever)",
+                            ),
+                        )
 
         payee_text = text("payee", True)
         payee: tuple[str, bytes] | None = None
         if payee_text is not None:
             try:
                 payee = self._payee(payee_text)
+                if self.netting and payee[0] == payer:
+                    raise _same_party()
             except InvalidFieldError as e:
                 bad("payee", payee_text, e)
+                payee = None
 
         currency_text = text("currency", True)
         currency: str | None = None
@@ -507,20 +574,11 @@ class _Validator:
 
         if len(errors) == n_errors:
             assert reference is not None and ref is not None and payee is not None
-            assert currency is not None and amount is not None
-            self.fields.append(
-                {
-                    "line": line,
-                    "reference": reference,
-                    "ref": ref,
-                    "payee": payee[0],
-                    "currency": currency,
-                    "amount": amount,
-                    "kind": kind,
-                    "payer_account": accounts[0],
-                    "payee_account": accounts[1],
-                }
-            )
+            assert currency is not None and amount is not None and payer is not None
+            if self.netting:
+                self.fields.append((reference, payer, payee[0], currency, amount, kind.name.lower()))
+            else:
+                self.fields.append((line, reference, ref, payee[0], currency, amount, kind, *accounts))
 
     def _check_kind(
         self,
@@ -551,7 +609,7 @@ class _Validator:
         get = values.get
         if (
             getattr(values, "duplicates", ())
-            or not _ACCEPTED_SET.issuperset(values)
+            or not _QUICK_SET.issuperset(values)
             or not self.quick(
                 line,
                 item,
@@ -571,14 +629,28 @@ class _Validator:
     def add(self, error: RowError) -> None:
         self.errors.append(error)
 
-    def rows(self, source: Path | str | None) -> list[ObligationRow]:
+    def finish(self, source: Path | str | None) -> None:
+        """Raise ``FileValidationError`` with every problem, or an empty input's one."""
         if not self.errors and not self.fields:
             reason = "the file contains no obligations" if source is not None else "no obligations were given"
             self.errors.append(RowError(0, _FILE, "", reason, "give at least one obligation"))
         if self.errors:
             raise FileValidationError(source, self.errors)
+
+    def rows(self, source: Path | str | None) -> list[ObligationRow]:
+        self.finish(source)
         construct = _row_constructor()
-        return [construct(f) for f in self.fields]
+        return [construct(dict(zip(_ROW_FIELDS, f, strict=False))) for f in self.fields]
+
+    def obligations(self, source: Path | str | None) -> list[Obligation]:
+        self.finish(source)
+        return [Obligation(*f) for f in self.fields]
+
+
+def _same_party() -> InvalidFieldError:
+    return InvalidFieldError(
+        "is the payer: payer and payee must differ", "give the participant the payer owes"
+    )
 
 
 def _places(n: int) -> str:
@@ -591,7 +663,13 @@ _NEGATIVE_FIX = (
 
 
 def _diagnose_amount(
-    text: str, major: bool, exponent: int | None, currency: str | None, minor_units: Mapping[str, int]
+    text: str,
+    major: bool,
+    exponent: int | None,
+    currency: str | None,
+    minor_units: Mapping[str, int],
+    *,
+    can_major: bool,
 ) -> InvalidFieldError:
     stripped = text.strip()
     if stripped != text:
@@ -613,7 +691,8 @@ def _diagnose_amount(
         else:
             example = "an integer number of minor units"
         return InvalidFieldError(
-            "is not an integer number of minor units", f"use {example} or pass --major-units"
+            "is not an integer number of minor units",
+            f"use {example}" + (" or pass --major-units" if can_major else ""),
         )
     if major and re.fullmatch(r"[0-9]*\.[0-9]*", stripped):
         return InvalidFieldError(
@@ -724,78 +803,106 @@ def _read_text(path: Path) -> str:
     return text
 
 
-def _read_csv(source: Path | str, text: str, v: _Validator) -> None:
+def _csv_records(
+    source: Path, text: str, required: Collection[str], accepted: Collection[str], errors: list[RowError]
+) -> Iterator[tuple[int, list[str]]]:
+    """The shared CSV rules: yields ``(header line, normalized column names)`` first, then
+    ``(line, values)`` for each non-blank row, with ``""`` appended (read by absent columns).
+
+    Header problems and an empty file raise ``FileValidationError``; a row of the wrong width or bad
+    quoting is appended to ``errors`` (reading stops at bad quoting: the rest cannot be trusted).
+    """
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header: list[str] | None = None
-    header_line = 0
     try:
-        for row in reader:
-            if any(row):
-                header = row
-                header_line = reader.line_num
-                break
+        header = next((row for row in reader if any(row)), None)
         if header is None:
-            raise _file_error(source, 0, "the file is empty", "give a header row and at least one obligation")
-        names = _check_header(source, header, header_line)
+            raise _file_error(source, 0, "the file is empty", "give a header row and at least one row")
+        names = _check_header(source, header, reader.line_num, required, accepted)
+        yield reader.line_num, names
         width = len(names)
-        # the values in quick()'s order; an absent optional column reads the "" appended to each row
-        pick = itemgetter(*(names.index(c) if c in names else width for c in ACCEPTED_COLUMNS))
         end = reader.line_num
         for row in reader:
             start, end = end + 1, reader.line_num
             if not any(row):
                 continue
             if len(row) != width:
-                v.add(
-                    RowError(
-                        start,
-                        _ROW,
-                        "",
-                        f"the row has {len(row)} values but the header has {width} columns",
-                        "give one value per column (quote values that contain commas)",
-                    )
-                )
+                reason = f"the row has {len(row)} values but the header has {width} columns"
+                fix = "give one value per column (quote values that contain commas)"
+                errors.append(RowError(start, _ROW, "", reason, fix))
                 continue
             row.append("")
-            if not v.quick(start, None, pick(row)):
-                v.check(start, None, dict(zip(names, row, strict=False)))
+            yield start, row
     except csv.Error as e:
-        v.add(
-            RowError(
-                reader.line_num,
-                _FILE,
-                "",
-                f"the file is not valid CSV here ({e})",
-                "fix the quoting on this line",
-            )
-        )
+        reason = f"the file is not valid CSV here ({e})"
+        errors.append(RowError(reader.line_num, _FILE, "", reason, "fix the quoting on this line"))
 
 
-def _check_header(source: Path | str, header: list[str], line: int) -> list[str]:
+def _read_csv(source: Path, text: str, v: _Validator) -> None:
+    required = _NETTING_REQUIRED if v.netting else REQUIRED_COLUMNS
+    records = _csv_records(source, text, required, ACCEPTED_COLUMNS, v.errors)
+    first = next(records, None)
+    if first is None:  # bad quoting in or before the header: reported
+        return
+    names = first[1]
+    width = len(names)
+    if v.netting or "payer" in names:
+        for start, row in records:
+            v.check(start, None, dict(zip(names, row, strict=False)))
+        return
+    # the values in quick()'s order; an absent optional column reads the "" appended to each row
+    pick = itemgetter(*(names.index(c) if c in names else width for c in _QUICK_COLUMNS))
+    for start, row in records:
+        if not v.quick(start, None, pick(row)):
+            v.check(start, None, dict(zip(names, row, strict=False)))
+
+
+def read_table(
+    path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
+    """Rows of another CSV input (``oracle net``'s liquidity file) read by the obligations files'
+    rules (encoding, header, ``note``, widths), so every input of a command behaves the same.
+
+    Returns ``(line, {column: text})`` for each row with the row problems found so far; the caller
+    adds its own per-value problems and raises. Problems with the file as a whole raise
+    ``FileValidationError`` at once.
+    """
+    path = Path(path)
+    errors: list[RowError] = []
+    records = _csv_records(path, _read_text(path), required, required + optional + IGNORED_COLUMNS, errors)
+    first = next(records, None)
+    if first is None:  # bad quoting in or before the header
+        raise FileValidationError(path, errors)
+    names = first[1]
+    return [(line, dict(zip(names, row, strict=False))) for line, row in records], errors
+
+
+def _check_header(
+    source: Path | str, header: list[str], line: int, required: Collection[str], accepted: Collection[str]
+) -> list[str]:
     names = [h.strip().lower() for h in header]
     problems: list[RowError] = []
-    fix = f"the accepted columns are {_ACCEPTED_TEXT} (first four required)"
+
+    def problem(reason: str, fix: str) -> None:
+        problems.append(RowError(line, _FILE, "", reason, fix))
+
+    # the same fix from every command for the same header: the accepted set is shared
+    fix = f"the accepted columns are {', '.join(accepted)} ('note' is free text, ignored)"
     if len(names) == 1 and ";" in names[0]:
-        problems.append(
-            RowError(
-                line,
-                _FILE,
-                "",
-                "the header is separated by ';', not ','",
-                "save the file comma-separated (CSV, not CSV;)",
-            )
-        )
+        problem("the header is separated by ';', not ','", "save the file comma-separated (CSV, not CSV;)")
     else:
         for name, original in zip(names, header, strict=True):
-            if name not in ACCEPTED_COLUMNS:
-                what = "an empty column name" if not name else f"an unknown column '{original}'"
-                problems.append(RowError(line, _FILE, "", f"the header has {what}", fix))
+            if name not in accepted:
+                problem(
+                    f"the header has {f'an unknown column {original!r}' if name else 'an empty column name'}",
+                    fix,
+                )
         for name in sorted({n for n in names if n and names.count(n) > 1}):
-            problems.append(RowError(line, _FILE, "", f"the header has column '{name}' twice", "keep one"))
-        for name in REQUIRED_COLUMNS:
+            problem(f"the header has column '{name}' twice", "keep one")
+        for name in required:
             if name not in names:
-                problems.append(
-                    RowError(line, _FILE, "", f"the header lacks the required column '{name}'", fix)
+                problem(
+                    f"the header lacks the required column '{name}'",
+                    f"the required columns are {', '.join(required)}",
                 )
     if problems:
         raise FileValidationError(source, problems)
@@ -890,14 +997,31 @@ def load_obligations(
         known_participants=known_participants,
         participant_kinds=participant_kinds,
     )
+    with _gc_paused():
+        _read(path, v, file_format)
+        return v.rows(path)
+
+
+def load_netting_obligations(path: Path, *, file_format: Format | None = None) -> list[Obligation]:
+    """Read a netting file (``oracle net``): every row names its payer; participants are ids.
+
+    The rules are ``load_obligations``'s (same columns, amounts in integer minor units, ``note``
+    ignored, unknown columns refused, every problem listed) with ``payer`` required and references
+    unique per payer; ``type`` becomes the obligation's ``kind`` (``interbank`` when absent).
+    """
+    path = Path(path)
+    v = _Validator(payer=None)
+    _read(path, v, file_format)
+    return v.obligations(path)
+
+
+def _read(path: Path, v: _Validator, file_format: Format | None) -> None:
     fmt = file_format or _format_of(path)
     text = _read_text(path)
-    with _gc_paused():
-        if fmt == "csv":
-            _read_csv(path, text, v)
-        else:
-            _read_json(path, text, v)
-        return v.rows(path)
+    if fmt == "csv":
+        _read_csv(path, text, v)
+    else:
+        _read_json(path, text, v)
 
 
 def _format_of(path: Path) -> Format:

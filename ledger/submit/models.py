@@ -2,59 +2,35 @@
 
 Everything here is pure and deterministic: the same text gives the same bytes on every bank node.
 
-References (the on-chain idempotency key)
------------------------------------------
-The contract keys each payer's obligations by a ``bytes32`` reference and refuses a reference the
-payer has used before, in any cycle, forever. ``encode_reference`` maps the text of the
-``reference`` column to those 32 bytes:
-
-* ``0x`` followed by exactly 64 hex digits (either case) -> those 32 bytes;
-* any other text -> its UTF-8 bytes (1 to 32 bytes), stored **right-aligned**: zero-padded on the
-  left, i.e. read as a big-endian number. The contract tracks used references in a bitmap keyed by
-  ``ref >> 8`` with bit ``ref & 0xff``, so references that differ only in their last character
-  (``INV-0001`` ... ``INV-0009``) share one storage word and sequential references are cheap
-  (about 90 gas each instead of a fresh 22,100-gas storage slot).
-
-The text must be printable (``str.isprintable``: no tabs, newlines or control characters), must not
-start or end with whitespace, and is used byte for byte: no case folding and no Unicode
-normalisation (``é`` typed as one code point and as ``e`` + combining accent are different
-references). Text starting with ``0x``/``0X`` that is not exactly 64 hex digits is refused rather
-than taken as text, because it is almost certainly a mistyped hex reference. The all-zero reference
-is refused (the contract reserves it). ``decode_reference`` is the inverse: leading zero bytes are
-stripped and the rest is shown as text when it is a valid text reference, else as ``0x`` + 64 hex
-digits; ``encode_reference(decode_reference(b)) == b`` for every non-zero ``b``.
-
-Wallet / account identifiers (never personal data on chain)
------------------------------------------------------------
-The optional ``payer_wallet`` and ``payee_wallet`` values identify the end customer's wallet or
-account at the payer and at the payee. Only a hash goes on chain (``payerAccount``/``payeeAccount``)::
-
-    keccak256(b"settlement-ledger/account/v1\\x00" ‖ participant (20 address bytes) ‖ b"\\x00" ‖ id (UTF-8))
-
-where ``participant`` is the payer for ``payer_wallet`` and the payee for ``payee_wallet``, i.e. the
-participant that issued the identifier. Namespacing by participant means the same customer number at
-two providers gives two unrelated hashes (no cross-provider collision or linkage), and the payee can
-recompute the hash of its own customer's id to reconcile; the versioned domain prefix keeps these
-hashes apart from any other keccak256 use. A value of ``0x`` + exactly 64 hex digits is taken as an
-already-hashed identifier and used as is, so a participant can apply its own scheme (e.g. an HMAC with
-a secret key: a plain hash of a low-entropy id such as a phone number can be found by enumeration, so
-it is pseudonymous, not anonymous). The same text rules as references apply (printable, no surrounding
-whitespace, byte for byte, at most 256 UTF-8 bytes); an empty value means "none" (all-zero hash).
+The reference and wallet-id rules live in :mod:`ledger.protocol.references`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, TypedDict
 
+from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from ledger.errors import LedgerError
-from ledger.hashing import keccak256
-from ledger.types import ObligationKind, ParticipantKind
+from ledger.protocol.money import MAX_AMOUNT
+from ledger.protocol.references import (
+    ACCOUNT_HASH_DOMAIN,
+    HEX64,
+    MAX_REFERENCE_BYTES,
+    MAX_WALLET_ID_BYTES,
+    ZERO32,
+    InvalidFieldError,
+    account_hash,
+    check_text,
+    decode_reference,
+    encode_reference,
+)
+from ledger.protocol.types import ObligationKind, ParticipantKind
 
 __all__ = [
     "ACCOUNT_HASH_DOMAIN",
@@ -79,13 +55,8 @@ __all__ = [
     "to_checksum_address",
 ]
 
-ZERO32: Final = bytes(32)
-MAX_REFERENCE_BYTES: Final = 32
-MAX_WALLET_ID_BYTES: Final = 256
-ACCOUNT_HASH_DOMAIN: Final = b"settlement-ledger/account/v1\x00"
 UINT256_LIMIT: Final = 1 << 256
 
-_HEX64 = re.compile(r"0[xX][0-9a-fA-F]{64}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -106,74 +77,6 @@ _KIND_CHOICES = (
     "interbank, wallet_topup (topup), wallet_withdrawal (withdrawal), wallet_to_wallet (w2w) or 0-3"
 )
 _KIND_DELETE = str.maketrans("", "", "_- ")
-
-
-class InvalidFieldError(ValueError):
-    """One value broke a rule: ``reason`` completes "'<value>' ..." and ``fix`` says what to do."""
-
-    def __init__(self, reason: str, fix: str) -> None:
-        super().__init__(f"{reason} — {fix}")
-        self.reason = reason
-        self.fix = fix
-
-
-def _check_text(text: str, what: str) -> None:
-    if not text:
-        raise InvalidFieldError("is empty", f"give a {what}")
-    if text.strip() != text:
-        raise InvalidFieldError(
-            "starts or ends with whitespace", f"remove the surrounding spaces (write '{text.strip()}')"
-        )
-    if not text.isprintable():
-        raise InvalidFieldError(
-            "contains a tab, line break or other non-printable character",
-            f"use printable characters only in the {what}",
-        )
-
-
-def encode_reference(text: str) -> bytes:
-    """The ``bytes32`` reference for the text of a ``reference`` value (rules in the module docstring)."""
-    _check_text(text, "reference")
-    if text[:2] in ("0x", "0X"):
-        if _HEX64.fullmatch(text) is None:
-            raise InvalidFieldError(
-                "starts with 0x but is not 0x followed by exactly 64 hex digits",
-                "give all 64 hex digits (left-pad with zeros) or drop the 0x prefix to use it as text",
-            )
-        raw = bytes.fromhex(text[2:])
-        if raw == ZERO32:
-            raise InvalidFieldError(
-                "is the zero reference, which the contract refuses", "use a non-zero reference"
-            )
-        return raw
-    data = text.encode("utf-8")
-    if len(data) > MAX_REFERENCE_BYTES:
-        raise InvalidFieldError(
-            f"is {len(data)} bytes in UTF-8, more than {MAX_REFERENCE_BYTES}",
-            f"shorten it to at most {MAX_REFERENCE_BYTES} bytes, or give it as 0x + 64 hex digits",
-        )
-    return data.rjust(32, b"\x00")
-
-
-def decode_reference(ref: bytes) -> str:
-    """The text that ``encode_reference`` maps to ``ref``: text if it is a valid text reference, else hex."""
-    if len(ref) != 32:
-        raise ValueError(f"a reference is 32 bytes, got {len(ref)}")
-    stripped = ref.lstrip(b"\x00")
-    try:
-        text = stripped.decode("utf-8")
-    except UnicodeDecodeError:
-        return "0x" + ref.hex()
-    if text and text.isprintable() and text.strip() == text and text[:2] not in ("0x", "0X"):
-        return text
-    return "0x" + ref.hex()
-
-
-def to_checksum_address(address: str) -> str:
-    """EIP-55: hex digit i upper-cased when nibble i of keccak256(lower-case hex) is 8 or more."""
-    digits = address[2:].lower()
-    nibbles = keccak256(digits.encode("ascii")).hex()
-    return "0x" + "".join(c.upper() if n in "89abcdef" else c for c, n in zip(digits, nibbles, strict=False))
 
 
 def parse_address(text: str, what: str = "address") -> str:
@@ -236,17 +139,12 @@ def parse_kind(value: object) -> ObligationKind:
     return kind
 
 
-def account_hash(participant: bytes, wallet_id: str) -> bytes:
-    """keccak256 of the namespaced encoding of ``wallet_id`` issued by ``participant`` (20 bytes)."""
-    return keccak256(ACCOUNT_HASH_DOMAIN + participant + b"\x00" + wallet_id.encode("utf-8"))
-
-
 def parse_wallet_id(participant: bytes, text: str) -> bytes:
     """The on-chain account hash for a wallet/account id (empty text -> zero, meaning "none")."""
     if not text:
         return ZERO32
-    _check_text(text, "wallet id")
-    if _HEX64.fullmatch(text) is not None:
+    check_text(text, "wallet id")
+    if HEX64.fullmatch(text) is not None:
         raw = bytes.fromhex(text[2:])
         if raw == ZERO32:
             raise InvalidFieldError("is the zero hash", "leave the value empty when there is no wallet id")
@@ -262,12 +160,13 @@ def parse_wallet_id(participant: bytes, text: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """One problem with one value of an obligations file or list.
+    """One problem with one value of an obligations (or liquidity) file or list.
 
     ``line`` is the physical line in the file (CSV: the header is line 1; JSON: the line where the
     item's object starts; 0 for problems with the file as a whole). ``item`` is the 1-based position
     in a JSON array or Python list, ``None`` for CSV. ``field`` is the column/key, or ``(row)`` /
-    ``(file)`` for problems not tied to one value.
+    ``(file)`` for problems not tied to one value. ``file`` names the file (filled in by
+    :class:`FileValidationError` from its source), so a problem printed on its own still says where.
     """
 
     line: int
@@ -276,12 +175,18 @@ class RowError:
     reason: str
     fix: str
     item: int | None = None
+    file: str | None = None
 
     @property
     def location(self) -> str:
+        """``file:line`` like a compiler (editors jump to it), ``file:line (item n)`` for JSON,
+        ``item n`` for a Python list, the bare file name for problems with the file as a whole."""
+        where = self.file or ""
+        if self.line:
+            where = f"{where}:{self.line}" if where else f"line {self.line}"
         if self.item is not None:
-            return f"item {self.item} (line {self.line})" if self.line else f"item {self.item}"
-        return f"line {self.line}" if self.line else "file"
+            where = f"{where} (item {self.item})" if where else f"item {self.item}"
+        return where or "input"
 
     def __str__(self) -> str:
         shown = self.value if len(self.value) <= 80 else self.value[:77] + "..."
@@ -291,21 +196,37 @@ class RowError:
             what = f"{self.reason} ({shown})" if self.value else self.reason
             return f"{self.location}: {what} — {self.fix}"
         what = f"'{shown}' {self.reason}" if self.value else self.reason
-        return f"{self.location}, field '{self.field}': {what} — {self.fix}"
+        return f"{self.location}: field '{self.field}': {what} — {self.fix}"
 
 
 class FileValidationError(LedgerError):
-    """An obligations file (or list) was refused; nothing was sent. ``errors`` lists every problem."""
+    """Input was refused and nothing was done with it; ``errors`` lists every problem.
 
-    def __init__(self, source: Path | str | None, errors: list[RowError]) -> None:
+    The message is a headline and then one problem per line; ``ledger submit`` (through the CLI
+    runner) and ``oracle net`` print exactly this text after ``error:``, so the same bad file reads
+    the same from both. Problems are sorted by file (in order of appearance), line and item.
+    """
+
+    def __init__(
+        self,
+        source: Path | str | None,
+        errors: list[RowError],
+        *,
+        subject: str | None = None,
+        outcome: str = "nothing was sent",
+    ) -> None:
         self.source = source
-        self.errors: tuple[RowError, ...] = tuple(sorted(errors, key=lambda e: (e.line, e.item or 0)))
-        name = f"obligations file {str(source)!r}" if source is not None else "obligations"
+        name = None if source is None else str(source)
+        filled = [e if e.file is not None or name is None else replace(e, file=name) for e in errors]
+        order = {f: i for i, f in enumerate(dict.fromkeys(e.file for e in filled))}
+        self.errors: tuple[RowError, ...] = tuple(
+            sorted(filled, key=lambda e: (order[e.file], e.line, e.item or 0))
+        )
+        if subject is None:
+            subject = f"obligations file {name!r}" if name is not None else "obligations"
         count = len(self.errors)
         lines = "\n".join(f"  {e}" for e in self.errors)
-        super().__init__(
-            f"{name} refused, nothing was sent: {count} problem{'s' if count != 1 else ''}\n{lines}"
-        )
+        super().__init__(f"{subject} refused, {outcome}: {count} problem{'s' if count != 1 else ''}\n{lines}")
 
 
 class ObligationItem(TypedDict, total=False):
@@ -326,7 +247,7 @@ class ObligationItem(TypedDict, total=False):
 
 def _as_bytes32(value: object) -> object:
     if isinstance(value, str):
-        if _HEX64.fullmatch(value) is None:
+        if HEX64.fullmatch(value) is None:
             raise ValueError("must be 32 bytes, or 0x followed by 64 hex digits")
         return bytes.fromhex(value[2:])
     return value
@@ -348,7 +269,9 @@ class ObligationRow(BaseModel):
     ref: bytes = Field(description="the on-chain bytes32 reference")
     payee: str = Field(description="checksummed payee address")
     currency: str = Field(description="ISO 4217 alphabetic code")
-    amount: int = Field(strict=True, gt=0, lt=UINT256_LIMIT, description="integer minor units")
+    amount: int = Field(
+        strict=True, gt=0, le=MAX_AMOUNT, description="integer minor units, at most MAX_AMOUNT (2**128 - 1)"
+    )
     kind: ObligationKind
     payer_account: bytes = Field(default=ZERO32, description="hash of the payer-side wallet id, or zero")
     payee_account: bytes = Field(default=ZERO32, description="hash of the payee-side wallet id, or zero")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from ledger.hashing import keccak256
+from ledger.protocol.hashing import keccak256
 from ledger.submit.models import ZERO32, ObligationRow, parse_address
 
 __all__ = [

@@ -17,11 +17,13 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ledger.chain.client import TxSender
 from ledger.chain.hub import Hub
-from ledger.hashing import keccak256
-from ledger.submit.models import ObligationRow
+from ledger.protocol.hashing import keccak256
+from ledger.submit.models import FileValidationError, ObligationRow
+from ledger.submit.onchain import reference_conflicts
 from ledger.submit.records import FULL_RECORD_SIZE, encode_batch, split_batches
 
 log = logging.getLogger(__name__)
@@ -104,11 +106,17 @@ class Submitter:
         max_records: int | None = None,
         max_bytes: int = MAX_TX_BYTES,
         window: int = 32,
+        history_from: int = 0,
+        log_range: int = 5_000,
     ) -> None:
+        """``history_from`` (the deployment's start block) and ``log_range`` bound the event reads
+        that compare a reused reference with what is on chain."""
         self.hub = hub
         self.sender = sender
         self.max_bytes = max_bytes
         self.window = window
+        self.history_from = history_from
+        self.log_range = log_range
         self.max_records = max_records or self._records_for_block_gas()
 
     def _records_for_block_gas(self) -> int:
@@ -122,14 +130,35 @@ class Submitter:
         used = self.hub.references_used(self.sender.address, [r.ref for r in rows], block="pending")
         return [row for row, done in zip(rows, used, strict=True) if not done]
 
-    def submit(self, rows: Sequence[ObligationRow], progress: Progress | None = None) -> SubmissionReport:
+    def check_reused(
+        self, rows: Sequence[ObligationRow], todo: Sequence[ObligationRow], source: str | Path | None = None
+    ) -> None:
+        """Raise :class:`FileValidationError` if a row left out of ``todo`` (its reference is used)
+        differs from the obligation on chain under that reference: skipping it would lose a payment."""
+        pending = {id(r) for r in todo}
+        reused = [r for r in rows if id(r) not in pending]
+        problems = reference_conflicts(
+            self.hub, self.sender.address, reused, self.history_from, self.log_range
+        )
+        if problems:
+            raise FileValidationError(source, problems)
+
+    def submit(
+        self,
+        rows: Sequence[ObligationRow],
+        progress: Progress | None = None,
+        source: str | Path | None = None,
+    ) -> SubmissionReport:
         """Send every row not yet on chain; returns when all batches are confirmed.
 
-        A failed batch raises :class:`ledger.errors.TransactionReverted` with the decoded custom
-        error; batches confirmed before it stay on chain and a re-run skips them.
+        A row whose reference is on chain with other details refuses the whole run before anything
+        is sent (:meth:`check_reused`). A failed batch raises
+        :class:`ledger.errors.TransactionReverted` with the decoded custom error; batches confirmed
+        before it stay on chain and a re-run skips them.
         """
         started = time.perf_counter()
         todo = self.pending(rows)
+        self.check_reused(rows, todo, source)
         report = SubmissionReport(rows=len(rows), already_on_chain=len(rows) - len(todo))
         if report.already_on_chain:
             log.info(

@@ -3,9 +3,11 @@
     oracle net --obligations obligations.csv --liquidity liquidity.csv --out result.json \\
         [--strategy fifo|max-value]
 
-File formats and the exact validation rules: :mod:`oracle.netting.csvio`. On bad input the command
-lists every problem (file, line, field, fix) on stderr, exits with status 2 and writes nothing;
-the output file is only ever replaced atomically, after a successful clearing.
+The obligations file is read by ``ledger submit``'s reader (:mod:`ledger.submit.files`), the
+liquidity file by :mod:`oracle.cli.netfiles` on the same rules. On bad input the command prints the
+problems of both files (file, line, field, value, fix) exactly as ``ledger submit`` prints a refused
+file, exits with status 2 and writes nothing; the output file is only ever replaced atomically,
+after a successful clearing.
 """
 
 from __future__ import annotations
@@ -15,31 +17,19 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from oracle.cli import app
-from oracle.netting.csvio import (
-    InputError,
-    Problem,
-    read_liquidity,
-    read_obligations,
-    result_document,
-    write_json_atomic,
-)
-from oracle.netting.engine import clear
-from oracle.netting.types import Obligation, Strategy
+from ledger.protocol.netting.engine import clear
+from ledger.protocol.netting.types import Obligation, Strategy
+from ledger.submit.files import load_netting_obligations
+from ledger.submit.models import FileValidationError, RowError
+from oracle.cli.netfiles import read_liquidity, result_document, write_json_atomic
 
 EXIT_BAD_INPUT = 2
 
 
-if app.registered_callback is None:
-    # With a single registered command Typer would collapse the group and make ``net`` the root
-    # command (``oracle net ...`` would then fail). An explicit, empty group callback keeps
-    # ``oracle <command>`` working whatever else is registered; it is skipped if the package
-    # defines its own.
-    @app.callback()
-    def _group() -> None:
-        """Clearing oracle: net obligations offline, or run a committee node against the chain."""
+app = typer.Typer()
 
 
 @app.command("net")
@@ -48,15 +38,17 @@ def net(
         Path,
         typer.Option(
             "--obligations",
-            help="CSV with header reference,payer,payee,currency,amount (integer minor units), "
-            "in submission order.",
+            help="CSV (or .json) with columns reference,payer,payee,currency,amount (integer minor "
+            "units), optionally type, payer_wallet, payee_wallet and note (ignored), in submission order; "
+            "the rules of ledger submit.",
         ),
     ],
     liquidity: Annotated[
         Path,
         typer.Option(
             "--liquidity",
-            help="CSV with header participant,currency,available (integer minor units; absent pairs have 0).",
+            help="CSV with header participant,currency,available (integer minor units; absent pairs "
+            "have 0), optionally note (ignored).",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Where to write the result JSON (replaced atomically).")],
@@ -67,33 +59,38 @@ def net(
 ) -> None:
     """Net obligations against available liquidity and write settled/deferred sets and net positions."""
     err = Console(stderr=True)
-    problems: list[Problem] = []
+    problems: list[RowError] = []
     obs: list[Obligation] = []
     liq: dict[tuple[str, str], int] = {}
     try:
-        obs = read_obligations(obligations)
-    except InputError as exc:
-        problems.extend(exc.problems)
+        obs = load_netting_obligations(obligations)
+    except FileValidationError as exc:
+        problems.extend(exc.errors)
     try:
         liq = read_liquidity(liquidity)
-    except InputError as exc:
-        problems.extend(exc.problems)
+    except FileValidationError as exc:
+        problems.extend(exc.errors)
     out_dir = out.parent if str(out.parent) else Path(".")
     if not out_dir.is_dir():
         problems.append(
-            Problem(
-                str(out), None, None, f"folder {out_dir} does not exist; create it or choose another --out"
+            RowError(
+                0,
+                "(file)",
+                "",
+                f"the folder {out_dir} does not exist",
+                "create it or choose another --out",
+                file=str(out),
             )
         )
     elif out.is_dir():
-        problems.append(Problem(str(out), None, None, "is a folder; --out must name a file"))
-    if problems:
-        err.print(
-            f"[bold red]error:[/] {len(problems)} problem(s) in the input; nothing was written:",
-            highlight=False,
+        problems.append(
+            RowError(0, "(file)", "", "--out is a folder", "give the path of a file", file=str(out))
         )
-        for problem in problems:
-            err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+    if problems:
+        # both files' problems in one report, printed as ledger.cli.runner prints a refused file
+        # for ``ledger submit``; the exit status stays 2 (bad input), not the runner's 1
+        report = FileValidationError(None, problems, subject="input files", outcome="nothing was written")
+        err.print(f"[bold red]error:[/] {escape(str(report))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=EXIT_BAD_INPUT)
 
     outcome = clear(obs, liq, strategy)

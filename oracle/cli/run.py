@@ -4,9 +4,10 @@
 
 The configuration is the project's usual settings file (``ledger.config.Settings``): ``rpc_url``,
 ``chain_id``, ``deployment_file`` and ``key`` (this member's key source: ``keystore:PATH`` or, on
-the devnet only, ``devnet:N``). Logs are JSON lines on stderr; metrics are served at
-``http://127.0.0.1:PORT/metrics`` when ``--metrics-port`` is given. SIGTERM/SIGINT stop it cleanly;
-it is also safe to kill at any point (see ``oracle.node.runner``).
+the devnet only, ``devnet:N``). Logs go to stderr in the ``[log]`` format (JSON lines by default);
+metrics are served at ``http://127.0.0.1:PORT/metrics`` when a metrics port is set. Every tuning
+flag has a key in the settings' ``[oracle]`` table; a flag given overrides it. SIGTERM/SIGINT stop
+it cleanly; it is also safe to kill at any point (see ``oracle.node.runner``).
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from ledger.config import Settings, load_settings
 from ledger.deploy import open_hub, read_deployment
 from ledger.errors import ChainError, LedgerError
 from ledger.keys import load_signer
-from oracle.cli import app
-from oracle.node.logging import setup_json_logging
+from ledger.logs import LogFormat, setup_logging
 from oracle.node.metrics import NodeMetrics
 from oracle.node.runner import NodeConfig, OracleNode
 
 log = logging.getLogger("oracle.node")
+app = typer.Typer()
 
 
 @app.command("run")
@@ -39,21 +40,22 @@ def run(  # noqa: PLR0917 - typer options
         Path | None, typer.Option("--config", help="Settings TOML (default: $LEDGER_CONFIG).")
     ] = None,
     poll_interval: Annotated[
-        float, typer.Option("--poll-interval", min=0.05, help="Seconds between polls.")
-    ] = 1.0,
+        float | None, typer.Option("--poll-interval", min=0.05, help="Seconds between polls [oracle].")
+    ] = None,
     metrics_port: Annotated[
-        int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on this port (127.0.0.1).")
+        int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on this port [oracle].")
     ] = None,
     metrics_addr: Annotated[
-        str, typer.Option("--metrics-addr", help="Address to bind the metrics server.")
-    ] = "127.0.0.1",
-    state_dir: Annotated[
-        Path | None, typer.Option("--state-dir", help="Keep a restart checkpoint here (optional).")
+        str | None, typer.Option("--metrics-addr", help="Address to bind the metrics server [oracle].")
     ] = None,
-    log_level: Annotated[str, typer.Option("--log-level")] = "INFO",
+    state_dir: Annotated[
+        Path | None, typer.Option("--state-dir", help="Keep a restart checkpoint here [oracle].")
+    ] = None,
+    log_level: Annotated[str | None, typer.Option("--log-level", help="[log] level")] = None,
+    log_format: Annotated[LogFormat | None, typer.Option("--log-format", help="[log] format")] = None,
 ) -> None:
     """Watch the chain for ready cycles, compute their results and approve them as a committee member."""
-    setup_json_logging(log_level)
+    setup_logging(log_format or LogFormat.JSON, log_level or "INFO")
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -64,14 +66,20 @@ def run(  # noqa: PLR0917 - typer options
     signal.signal(signal.SIGINT, _stop)
     try:
         settings = load_settings(config)
+        # Flags override the settings file's [log] and [oracle] tables.
+        setup_logging(log_format or settings.log.format, log_level or settings.log.level)
+        tuning = settings.oracle
+        poll = tuning.poll_interval if poll_interval is None else poll_interval
+        port = tuning.metrics_port if metrics_port is None else metrics_port
+        state_dir = tuning.state_dir if state_dir is None else state_dir
         if settings.key is None:
             raise LedgerError(
                 "no signing key configured: set key = 'keystore:PATH' in the config or LEDGER_KEY"
             )
         metrics = NodeMetrics()
-        if metrics_port is not None:
-            metrics.serve(metrics_port, metrics_addr)
-        node = _connect(settings, poll_interval, state_dir, metrics, stop)
+        if port is not None:
+            metrics.serve(port, metrics_addr or tuning.metrics_addr)
+        node = _connect(settings, poll, state_dir, metrics, stop)
     except LedgerError as exc:
         log.error("cannot start", extra={"reason": str(exc)})
         raise typer.Exit(code=2) from None

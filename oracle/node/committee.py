@@ -28,8 +28,8 @@ from hexbytes import HexBytes
 from ledger.chain.client import TxSender
 from ledger.chain.hub import Hub
 from ledger.errors import TransactionReverted
-from ledger.types import CycleStatus
-from oracle.node.chainview import ClearingResult
+from ledger.protocol.result import ClearingResult
+from ledger.protocol.types import CycleStatus
 
 log = logging.getLogger(__name__)
 

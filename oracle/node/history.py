@@ -23,16 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.chain.hub import CycleInfo
-from oracle.node.chainview import (
-    ZERO32,
-    ChainObligation,
-    ChainView,
-    carry_commitment,
-    input_commitment,
-    submissions_hash,
-)
-from oracle.node.compute import CycleComputation
+from ledger.chain.views import CycleInfo
+from ledger.protocol.clearing import CycleComputation
+from ledger.protocol.commitments import carry_commitment, input_commitment, submissions_hash
+from ledger.protocol.record import ZERO32, ObligationRecord
+from oracle.node.chainview import ChainView
 
 CHECKPOINT_VERSION = 1
 
@@ -47,9 +42,9 @@ class CycleHistory:
 
     cursor: int
     next_cycle: int = 1
-    carry: list[ChainObligation] = field(default_factory=list)
+    carry: list[ObligationRecord] = field(default_factory=list)
     carry_in: bytes = ZERO32
-    submissions: dict[int, list[ChainObligation]] = field(default_factory=dict)
+    submissions: dict[int, list[ObligationRecord]] = field(default_factory=dict)
     from_checkpoint: bool = False
 
     # -- scanning ---------------------------------------------------------------------------
@@ -71,7 +66,7 @@ class CycleHistory:
 
     # -- one cycle's input ------------------------------------------------------------------
 
-    def cycle_submissions(self, info: CycleInfo) -> list[ChainObligation]:
+    def cycle_submissions(self, info: CycleInfo) -> list[ObligationRecord]:
         """The cycle's submissions, checked against its on-chain count and rolling hash."""
         subs = self.submissions.get(info.cycle_id, [])
         if len(subs) != info.count:
@@ -85,7 +80,7 @@ class CycleHistory:
             )
         return subs
 
-    def cycle_input(self, info: CycleInfo) -> list[ChainObligation]:
+    def cycle_input(self, info: CycleInfo) -> list[ObligationRecord]:
         """Carried-in obligations then submissions, verified against ``inputCommitment``."""
         if info.cycle_id != self.next_cycle:
             raise ValueError(f"history is at cycle {self.next_cycle}, not {info.cycle_id}")
@@ -113,7 +108,7 @@ class CycleHistory:
         whole = self.cycle_input(info) if info.ready_block else [*self.carry, *self.cycle_submissions(info)]
         self._advance(info.cycle_id, whole, info.input_commitment if whole else ZERO32)
 
-    def _advance(self, cycle_id: int, carry: list[ChainObligation], commitment: bytes) -> None:
+    def _advance(self, cycle_id: int, carry: list[ObligationRecord], commitment: bytes) -> None:
         self.carry = carry
         self.carry_in = commitment
         self.submissions.pop(cycle_id, None)
@@ -165,5 +160,5 @@ class CycleHistory:
             return None
 
 
-def _rows(rows: Sequence[Any]) -> list[ChainObligation]:
-    return [ChainObligation.from_json(r) for r in rows]
+def _rows(rows: Sequence[Any]) -> list[ObligationRecord]:
+    return [ObligationRecord.from_json(r) for r in rows]

@@ -28,12 +28,13 @@ from pathlib import Path
 import requests
 
 from ledger.chain.client import TxSender
-from ledger.chain.hub import CycleInfo, Hub
+from ledger.chain.hub import Hub
+from ledger.chain.views import CycleInfo
 from ledger.errors import ChainError, TransactionTimeout
-from ledger.types import CycleStatus
+from ledger.protocol.clearing import CycleComputation, compute_result, participants_and_currencies
+from ledger.protocol.types import CycleStatus
 from oracle.node.chainview import ChainView
 from oracle.node.committee import ApprovalStatus, approve
-from oracle.node.compute import CycleComputation, compute_result, participants_and_currencies
 from oracle.node.history import CycleHistory, InputMismatchError
 from oracle.node.metrics import NodeMetrics
 

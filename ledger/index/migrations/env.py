@@ -1,15 +1,18 @@
-"""Alembic environment: runs on the engine handed over in ``config.attributes`` (see ledger.index.db)."""
+"""Alembic environment: runs on the engine handed over in ``config.attributes`` (see ledger.index.db).
+
+``target_metadata`` is the mirror's one schema definition (:data:`ledger.index.models.metadata`), so
+``alembic revision --autogenerate`` and the drift test compare the migrations with the tables every
+query is built from."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
-from sqlmodel import SQLModel
 
-import ledger.index.models  # noqa: F401  (registers the tables)
+from ledger.index.models import metadata
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = metadata
 
 
 def run_migrations_offline() -> None:

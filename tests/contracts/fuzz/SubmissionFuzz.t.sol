@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {HubTest, Model, Obligation} from "../utils/HubTest.sol";
 import {IClearingCycles} from "../../../contracts/interfaces/IClearingCycles.sol";
-import {ObligationKind, ParticipantKind} from "../../../contracts/types/SettlementTypes.sol";
+import {MAX_AMOUNT, ObligationKind, ParticipantKind} from "../../../contracts/types/SettlementTypes.sol";
 
 /// @notice Random batches: valid ones are accepted with the exact count and rolling hash, every single
 ///         corruption is refused with its exact error and leaves no trace.
@@ -35,7 +35,7 @@ contract SubmissionFuzzTest is HubTest {
     }
 
     /// @dev n valid obligations from one random payer: random payees, kinds allowed for the pair,
-    ///      both currencies, amounts anywhere in uint256 (non-zero), references either consecutive
+    ///      both currencies, amounts anywhere in [1, MAX_AMOUNT], references either consecutive
     ///      (sharing bitmap words) or random, and a random mix of 88- and 152-byte records.
     function _generate(uint256 seed, uint256 n) internal view returns (Gen memory g) {
         address[] memory all = members();
@@ -49,8 +49,9 @@ contract SubmissionFuzzTest is HubTest {
             address payee = all[r % all.length];
             if (payee == g.payer) payee = all[(r % all.length + 1) % all.length];
             uint8 kind = (r >> 8) % 2 == 0 ? 0 : _expectedKind(g.payer, payee);
-            uint256 amount = _rand(seed, 200 + i) >> ((r >> 16) % 256);
+            uint256 amount = _rand(seed, 200 + i) >> (128 + (r >> 16) % 128);
             if (amount == 0) amount = 1;
+            if ((r >> 56) % 16 == 0) amount = MAX_AMOUNT; // the bound itself
             bytes32 ref = sequential ? bytes32(base + i) : bytes32(_rand(seed, 300 + i) | 1);
             Obligation memory o = Obligation(
                 1,
@@ -185,7 +186,7 @@ contract SubmissionFuzzTest is HubTest {
         Gen memory g = _generate(seed, bound(nSeed, 1, MAX_RECORDS));
         uint256 n = g.os.length;
         uint256 j = bound(jSeed, 0, n - 1);
-        uint256 mode = bound(modeSeed, 0, 9);
+        uint256 mode = bound(modeSeed, 0, 10);
         Obligation memory o = g.os[j];
         bytes memory err;
         bytes memory batch;
@@ -231,9 +232,13 @@ contract SubmissionFuzzTest is HubTest {
                 o.ref = g.os[bound(x, 0, j - 1)].ref;
             }
             err = abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, g.payer, o.ref);
+        } else if (mode == 10) {
+            // anywhere above MAX_AMOUNT, from MAX_AMOUNT + 1 up to 2^256 - 1
+            o.amount = MAX_AMOUNT + 1 + (x >> 1) % (type(uint256).max - MAX_AMOUNT);
+            err = abi.encodeWithSelector(IClearingCycles.ObligationAmountTooLarge.selector, o.ref, o.amount);
         }
 
-        if (mode <= 7) {
+        if (mode <= 7 || mode == 10) {
             for (uint256 i; i < n; ++i) {
                 bytes memory rec = Model.packed(g.os[i], g.full[i]);
                 if (i == j) rec[23] = bytes1(rawKind | (g.full[i] ? 0x80 : 0));
@@ -355,7 +360,8 @@ contract SubmissionFuzzTest is HubTest {
         bytes3[4] memory codes = [SGD, USD, bytes3("EUR"), bytes3(0)];
         bytes3 code = codes[codeSel % 4];
         uint8 kind = uint8(kindSel % 4);
-        amount = amount % 3 == 0 ? 0 : amount;
+        // zero, within the bound, or anywhere in uint256 (mostly above MAX_AMOUNT)
+        amount = amount % 3 == 0 ? 0 : amount % 3 == 1 ? (amount >> 129) | 1 : amount;
         bytes32 ref = refSel % 4 == 0 ? bytes32(0) : refSel % 4 == 1 ? usedRef : bytes32(refSel | 1 << 200);
 
         bytes memory err;
@@ -367,6 +373,8 @@ contract SubmissionFuzzTest is HubTest {
             err = abi.encodeWithSelector(IClearingCycles.UnknownObligationCurrency.selector, ref, code);
         } else if (amount == 0) {
             err = abi.encodeWithSelector(IClearingCycles.ZeroObligationAmount.selector, ref);
+        } else if (amount > MAX_AMOUNT) {
+            err = abi.encodeWithSelector(IClearingCycles.ObligationAmountTooLarge.selector, ref, amount);
         } else if (payee == payer) {
             err = abi.encodeWithSelector(IClearingCycles.PayerIsPayee.selector, ref);
         } else if (kind != 0 && kind != _expectedKind(payer, payee)) {

@@ -6,6 +6,7 @@ import {Vm} from "../utils/Vm.sol";
 import {IMembership} from "../../../contracts/interfaces/IMembership.sol";
 import {IClearingCycles} from "../../../contracts/interfaces/IClearingCycles.sol";
 import {
+    MAX_AMOUNT,
     ClearingResult,
     Cycle,
     CycleStatus,
@@ -283,8 +284,9 @@ contract ClearingCyclesTest is HubTest {
         hub.submit(input(banks[1], 1, bytes32(uint256(1))));
     }
 
+    /// @dev The largest amount the protocol takes (MAX_AMOUNT; above it: Bounds.t.sol), the top reference.
     function test_submit_largeAmountAndHighReference() public {
-        Obligation memory o = _ob(banks[0], banks[1], ObligationKind.Interbank, type(uint256).max, 0);
+        Obligation memory o = _ob(banks[0], banks[1], ObligationKind.Interbank, MAX_AMOUNT, 0);
         o.ref = bytes32(type(uint256).max);
         submitOne(o);
         vm.assertEq(hub.cycle(1).submissionsHash, Model.step(bytes32(0), o), "hash");

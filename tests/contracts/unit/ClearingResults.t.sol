@@ -192,29 +192,6 @@ contract ClearingResultsTest is HubTest {
         }
     }
 
-    function test_approve_revertsCommitteeMisconfigured_tooSmall() public {
-        vm.startPrank(admin);
-        hub.removeOracle(oracles[0]);
-        hub.removeOracle(oracles[1]);
-        vm.stopPrank();
-        _expectRevertApprove(
-            2, _full(), abi.encodeWithSelector(IClearingResults.CommitteeMisconfigured.selector, 1, 2)
-        );
-    }
-
-    function test_approve_revertsCommitteeMisconfigured_noMajority() public {
-        vm.prank(admin);
-        hub.addOracle(stranger); // n = 4, k = 2
-        _expectRevertApprove(
-            0, _full(), abi.encodeWithSelector(IClearingResults.CommitteeMisconfigured.selector, 4, 2)
-        );
-        // the non-oracle check comes first
-        ClearingResult memory r = _full();
-        vm.expectRevert(abi.encodeWithSelector(IMembership.NotOracle.selector, banks[0]));
-        vm.prank(banks[0]);
-        hub.approveResult(r);
-    }
-
     function test_approve_revertsCommitteeMisconfigured_thresholdNeverSet() public {
         SettlementHub h = new SettlementHub(admin);
         vm.startPrank(admin);
@@ -574,15 +551,15 @@ contract ClearingResultsTest is HubTest {
     function test_epoch_addOracleInvalidatesEarlierApprovals() public {
         ClearingResult memory r = _full();
         (bytes32 h,) = approveAs(0, r);
-        vm.startPrank(admin);
-        hub.addOracle(stranger); // epoch 5, n = 4
-        hub.setThreshold(3); // epoch 6
-        vm.stopPrank();
-        vm.assertEq(uint256(_epoch()), 6, "epoch");
+        address[] memory added = new address[](1);
+        added[0] = stranger;
+        vm.prank(admin);
+        hub.updateCommittee(added, new address[](0), 3); // epoch 5, n = 4, k = 3
+        vm.assertEq(uint256(_epoch()), 5, "epoch");
         vm.assertFalse(hub.hasApproved(1, oracles[0]), "old approval gone");
         vm.assertEq(hub.approvals(1, h), 0, "old count gone");
         vm.expectEmit(true, true, true, true, address(hub));
-        emit IClearingResults.ResultApproved(1, oracles[1], h, 1, 6);
+        emit IClearingResults.ResultApproved(1, oracles[1], h, 1, 5);
         approveAs(1, r);
         (, bool s) = approveAs(2, r);
         vm.assertFalse(s, "2 of 3 needed in the new epoch");
@@ -700,12 +677,19 @@ contract ClearingResultsTest is HubTest {
         }
     }
 
+    /// @dev Once k is set no committee change can leave an invalid (n, k) (Membership), so the only
+    ///      misconfigured committee is one whose threshold was never set.
     function test_approveHash_revertsCommitteeMisconfigured() public {
-        vm.prank(admin);
-        hub.addOracle(stranger); // n = 4, k = 2
-        _expectRevertApproveHash(
-            0, 1, keccak256("h"), abi.encodeWithSelector(IClearingResults.CommitteeMisconfigured.selector, 4, 2)
-        );
+        SettlementHub h = new SettlementHub(admin);
+        vm.startPrank(admin);
+        for (uint256 i; i < 3; ++i) {
+            h.addOracle(oracles[i]);
+        }
+        h.closeCycle();
+        vm.stopPrank();
+        vm.expectRevert(abi.encodeWithSelector(IClearingResults.CommitteeMisconfigured.selector, 3, 0));
+        vm.prank(oracles[0]);
+        h.approveResultHash(1, keccak256("h"));
     }
 
     function test_approveHash_revertsCycleNotReady() public {

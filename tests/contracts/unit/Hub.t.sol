@@ -213,7 +213,7 @@ contract SettlementHubTest is HubTest {
     // ============================================================================ every admin function
 
     function _adminCalls() internal view returns (bytes[] memory calls) {
-        calls = new bytes[](20);
+        calls = new bytes[](21);
         calls[0] = abi.encodeCall(hub.registerParticipant, (stranger, ParticipantKind.Bank, "x"));
         calls[1] = abi.encodeCall(hub.suspendParticipant, (banks[0], "x"));
         calls[2] = abi.encodeCall(hub.reinstateParticipant, (banks[0]));
@@ -234,6 +234,7 @@ contract SettlementHubTest is HubTest {
         calls[17] = abi.encodeCall(hub.unpause, ());
         calls[18] = abi.encodeCall(hub.transferOwnership, (stranger));
         calls[19] = abi.encodeCall(hub.renounceOwnership, ());
+        calls[20] = abi.encodeCall(hub.updateCommittee, (new address[](0), new address[](0), 2));
     }
 
     /// @dev Every admin function refuses members, oracles, the auditor and strangers with

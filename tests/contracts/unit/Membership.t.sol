@@ -216,15 +216,120 @@ contract MembershipTest is HubTest {
     }
 
     function test_addOracle() public {
+        vm.prank(admin);
+        hub.setThreshold(3); // epoch 5; 3 of 4 stays a valid majority
         vm.expectEmit(true, false, false, true, address(hub));
-        emit IMembership.OracleAdded(newcomer, 5);
+        emit IMembership.OracleAdded(newcomer, 6);
         vm.prank(admin);
         hub.addOracle(newcomer);
         (uint256 size, uint256 threshold, uint64 epoch) = hub.committee();
         vm.assertEq(size, 4, "size");
-        vm.assertEq(threshold, 2, "threshold unchanged");
-        vm.assertEq(uint256(epoch), 5, "epoch");
+        vm.assertEq(threshold, 3, "threshold unchanged");
+        vm.assertEq(uint256(epoch), 6, "epoch");
         vm.assertTrue(hub.isOracle(newcomer), "oracle");
+    }
+
+    /// @dev n = 4 with k = 2 would let two members settle against two: refused, nothing changes.
+    function test_addOracle_revertsWhenKNoLongerAMajority() public {
+        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidThreshold.selector, 2, 4));
+        vm.prank(admin);
+        hub.addOracle(newcomer);
+        (uint256 size, uint256 threshold, uint64 epoch) = hub.committee();
+        vm.assertEq(size, 3, "size unchanged");
+        vm.assertEq(threshold, 2, "k unchanged");
+        vm.assertEq(uint256(epoch), 4, "epoch unchanged");
+        vm.assertFalse(hub.isOracle(newcomer), "not added");
+    }
+
+    /// @dev Removing down to n = 1 (or any n below k) would stop settlement for good: refused.
+    function test_removeOracle_revertsWhenKWouldExceedN() public {
+        vm.startPrank(admin);
+        hub.removeOracle(oracles[0]); // n = 2, k = 2: valid
+        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidThreshold.selector, 2, 1));
+        hub.removeOracle(oracles[1]);
+        vm.stopPrank();
+        (uint256 size,,) = hub.committee();
+        vm.assertEq(size, 2, "size unchanged");
+        vm.assertTrue(hub.isOracle(oracles[1]), "still an oracle");
+    }
+
+    /// @dev While the committee is assembled (k not yet set) members come and go freely.
+    function test_addRemoveOracle_freeBeforeThresholdIsSet() public {
+        SettlementHub fresh = new SettlementHub(admin);
+        vm.startPrank(admin);
+        fresh.addOracle(oracles[0]);
+        fresh.addOracle(oracles[1]);
+        fresh.removeOracle(oracles[0]);
+        vm.stopPrank();
+        (uint256 size, uint256 threshold,) = fresh.committee();
+        vm.assertEq(size, 1, "n");
+        vm.assertEq(threshold, 0, "k unset");
+    }
+
+    // ---------------------------------------------------------------- updateCommittee
+
+    function test_updateCommittee_addWithNewThreshold() public {
+        address[] memory added = new address[](1);
+        added[0] = newcomer;
+        vm.expectEmit(true, false, false, true, address(hub));
+        emit IMembership.OracleAdded(newcomer, 5);
+        vm.expectEmit(false, false, false, true, address(hub));
+        emit IMembership.ThresholdChanged(3, 5);
+        vm.prank(admin);
+        hub.updateCommittee(added, new address[](0), 3);
+        (uint256 size, uint256 threshold, uint64 epoch) = hub.committee();
+        vm.assertEq(size, 4, "n");
+        vm.assertEq(threshold, 3, "k");
+        vm.assertEq(uint256(epoch), 5, "one epoch for the whole change");
+    }
+
+    function test_updateCommittee_replaceMember() public {
+        address[] memory added = new address[](1);
+        added[0] = newcomer;
+        address[] memory removed = new address[](1);
+        removed[0] = oracles[0];
+        vm.prank(admin);
+        hub.updateCommittee(added, removed, 2);
+        (uint256 size, uint256 threshold,) = hub.committee();
+        vm.assertEq(size, 3, "n");
+        vm.assertEq(threshold, 2, "k");
+        vm.assertTrue(hub.isOracle(newcomer), "added");
+        vm.assertFalse(hub.isOracle(oracles[0]), "removed");
+    }
+
+    function test_updateCommittee_revertsInvalidResult() public {
+        address[] memory removed = new address[](2);
+        removed[0] = oracles[0];
+        removed[1] = oracles[1];
+        vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidThreshold.selector, 2, 1));
+        vm.prank(admin);
+        hub.updateCommittee(new address[](0), removed, 2);
+        (uint256 size,, uint64 epoch) = hub.committee();
+        vm.assertEq(size, 3, "all or nothing");
+        vm.assertEq(uint256(epoch), 4, "epoch unchanged");
+        vm.assertTrue(hub.isOracle(oracles[0]), "not removed");
+    }
+
+    function test_updateCommittee_revertsRoleErrors() public {
+        address[] memory added = new address[](1);
+        added[0] = oracles[1];
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.RoleAlreadyGranted.selector, oracles[1]));
+        hub.updateCommittee(added, new address[](0), 2);
+        added[0] = address(0);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.ZeroAddress.selector));
+        hub.updateCommittee(added, new address[](0), 2);
+        address[] memory removed = new address[](1);
+        removed[0] = newcomer;
+        vm.expectRevert(abi.encodeWithSelector(IMembership.RoleNotGranted.selector, newcomer));
+        hub.updateCommittee(new address[](0), removed, 2);
+        vm.stopPrank();
+    }
+
+    function test_updateCommittee_onlyOwner() public {
+        vm.expectRevert(ownerError(oracles[0]));
+        vm.prank(oracles[0]);
+        hub.updateCommittee(new address[](0), new address[](0), 2);
     }
 
     function test_addOracle_revertsZeroAddress() public {
@@ -322,8 +427,10 @@ contract MembershipTest is HubTest {
     }
 
     function test_setThreshold_revertsNoMajority() public {
+        address[] memory added = new address[](1);
+        added[0] = newcomer;
         vm.startPrank(admin);
-        hub.addOracle(newcomer); // n = 4
+        hub.updateCommittee(added, new address[](0), 3); // n = 4
         vm.expectRevert(abi.encodeWithSelector(IMembership.InvalidThreshold.selector, 2, 4));
         hub.setThreshold(2);
         hub.setThreshold(3);

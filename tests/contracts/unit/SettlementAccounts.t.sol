@@ -4,7 +4,9 @@ pragma solidity ^0.8.28;
 import {HubTest, Obligation} from "../utils/HubTest.sol";
 import {IMembership} from "../../../contracts/interfaces/IMembership.sol";
 import {ISettlementAccounts} from "../../../contracts/interfaces/ISettlementAccounts.sol";
-import {ClearingResult, NetPosition, ParticipantKind} from "../../../contracts/types/SettlementTypes.sol";
+import {
+    MAX_AMOUNT, ClearingResult, NetPosition, ParticipantKind
+} from "../../../contracts/types/SettlementTypes.sol";
 
 contract SettlementAccountsTest is HubTest {
     bytes3 internal constant EUR = "EUR";
@@ -101,18 +103,22 @@ contract SettlementAccountsTest is HubTest {
         vm.assertEq(balance, int256(FUNDING), "balance untouched");
     }
 
+    /// @dev The cap bound is MAX_AMOUNT: exactly MAX_AMOUNT is accepted, MAX_AMOUNT + 1 (and anything up to
+    ///      int256 max, which used to be allowed, and uint256 max) is refused with the amount.
     function test_setDebitCap_maxAndTooLarge() public {
         vm.startPrank(admin);
+        hub.setDebitCap(banks[0], SGD, MAX_AMOUNT);
+        vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.AmountTooLarge.selector, MAX_AMOUNT + 1));
+        hub.setDebitCap(banks[0], SGD, MAX_AMOUNT + 1);
+        vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.AmountTooLarge.selector, INT_MAX));
         hub.setDebitCap(banks[0], SGD, INT_MAX);
-        vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.AmountTooLarge.selector, INT_MAX + 1));
-        hub.setDebitCap(banks[0], SGD, INT_MAX + 1);
         vm.expectRevert(
             abi.encodeWithSelector(ISettlementAccounts.AmountTooLarge.selector, type(uint256).max)
         );
         hub.setDebitCap(banks[0], SGD, type(uint256).max);
         vm.stopPrank();
         (, uint256 cap) = hub.accountOf(banks[0], SGD);
-        vm.assertEq(cap, INT_MAX, "max cap");
+        vm.assertEq(cap, MAX_AMOUNT, "max cap");
     }
 
     function test_setDebitCap_revertsUnknownParticipant() public {
@@ -203,18 +209,48 @@ contract SettlementAccountsTest is HubTest {
         hub.fund(banks[0], EUR, 1);
         vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.ZeroAmount.selector));
         hub.fund(banks[0], SGD, 0);
+        vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.AmountTooLarge.selector, MAX_AMOUNT + 1));
+        hub.fund(banks[0], SGD, MAX_AMOUNT + 1);
         vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.AmountTooLarge.selector, INT_MAX + 1));
         hub.fund(banks[0], SGD, INT_MAX + 1);
         vm.stopPrank();
     }
 
-    /// @dev The per-currency total reaches int256 max; one more unit panics instead of wrapping.
-    function test_fund_overflowPanics() public {
+    /// @dev The per-currency total reaches MAX_AMOUNT exactly; one more unit, to any account, is refused
+    ///      with `TotalTooLarge` (not a panic), and a defund makes room again.
+    function test_fund_totalBoundedByMaxAmount() public {
         vm.startPrank(admin);
-        hub.fund(banks[0], SGD, INT_MAX - 8 * FUNDING);
-        vm.assertEq(hub.totalBalance(SGD), type(int256).max, "total at max");
-        vm.expectRevert(abi.encodeWithSignature("Panic(uint256)", 0x11));
-        hub.fund(banks[0], SGD, 1);
+        uint256 room = MAX_AMOUNT - 8 * FUNDING;
+        vm.expectEmit(true, true, false, true, address(hub));
+        emit ISettlementAccounts.Funded(banks[0], SGD, room, int256(FUNDING + room));
+        hub.fund(banks[0], SGD, room);
+        vm.assertEq(hub.totalBalance(SGD), int256(MAX_AMOUNT), "total at MAX_AMOUNT");
+        vm.expectRevert(
+            abi.encodeWithSelector(ISettlementAccounts.TotalTooLarge.selector, SGD, int256(MAX_AMOUNT) + 1)
+        );
+        hub.fund(banks[1], SGD, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISettlementAccounts.TotalTooLarge.selector, SGD, int256(2 * MAX_AMOUNT))
+        );
+        hub.fund(banks[0], SGD, MAX_AMOUNT);
+        vm.assertEq(hub.totalBalance(SGD), int256(MAX_AMOUNT), "unchanged");
+        vm.assertEq(hub.totalBalance(USD), int256(8 * FUNDING), "other currency has its own total");
+        hub.defund(banks[0], SGD, 5);
+        hub.fund(banks[1], SGD, 5);
+        vm.assertEq(hub.totalBalance(SGD), int256(MAX_AMOUNT), "back at MAX_AMOUNT");
+        vm.stopPrank();
+    }
+
+    /// @dev A single funding of exactly MAX_AMOUNT into an empty currency is accepted.
+    function test_fund_exactlyMaxAmountIntoEmptyCurrency() public {
+        vm.startPrank(admin);
+        hub.registerCurrency(EUR, 2);
+        hub.fund(banks[0], EUR, MAX_AMOUNT);
+        vm.assertEq(hub.totalBalance(EUR), int256(MAX_AMOUNT), "total");
+        vm.expectRevert(
+            abi.encodeWithSelector(ISettlementAccounts.TotalTooLarge.selector, EUR, int256(MAX_AMOUNT) + 1)
+        );
+        hub.fund(banks[1], EUR, 1);
         vm.stopPrank();
     }
 
@@ -288,8 +324,8 @@ contract SettlementAccountsTest is HubTest {
         hub.defund(banks[0], EUR, 1);
         vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.ZeroAmount.selector));
         hub.defund(banks[0], SGD, 0);
-        vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.AmountTooLarge.selector, INT_MAX + 1));
-        hub.defund(banks[0], SGD, INT_MAX + 1);
+        vm.expectRevert(abi.encodeWithSelector(ISettlementAccounts.AmountTooLarge.selector, MAX_AMOUNT + 1));
+        hub.defund(banks[0], SGD, MAX_AMOUNT + 1);
         vm.stopPrank();
     }
 

@@ -1,0 +1,134 @@
+"""The text rules that turn a reference or wallet id into its on-chain bytes.
+
+Pure and deterministic: the same text gives the same bytes on every node.
+
+References (the on-chain idempotency key)
+-----------------------------------------
+The contract keys each payer's obligations by a ``bytes32`` reference and refuses a reference the
+payer has used before, in any cycle, forever. ``encode_reference`` maps the text of the
+``reference`` column to those 32 bytes:
+
+* ``0x`` followed by exactly 64 hex digits (either case) -> those 32 bytes;
+* any other text -> its UTF-8 bytes (1 to 32 bytes), stored **right-aligned**: zero-padded on the
+  left, i.e. read as a big-endian number. The contract tracks used references in a bitmap keyed by
+  ``ref >> 8`` with bit ``ref & 0xff``, so references that differ only in their last character
+  (``INV-0001`` ... ``INV-0009``) share one storage word and sequential references are cheap
+  (about 90 gas each instead of a fresh 22,100-gas storage slot).
+
+The text must be printable (``str.isprintable``: no tabs, newlines or control characters), must not
+start or end with whitespace, and is used byte for byte: no case folding and no Unicode
+normalisation (``é`` typed as one code point and as ``e`` + combining accent are different
+references). Text starting with ``0x``/``0X`` that is not exactly 64 hex digits is refused rather
+than taken as text, because it is almost certainly a mistyped hex reference. The all-zero reference
+is refused (the contract reserves it). ``decode_reference`` is the inverse: leading zero bytes are
+stripped and the rest is shown as text when it is a valid text reference, else as ``0x`` + 64 hex
+digits; ``encode_reference(decode_reference(b)) == b`` for every non-zero ``b``.
+
+Wallet / account identifiers (never personal data on chain)
+-----------------------------------------------------------
+The optional ``payer_wallet`` and ``payee_wallet`` values identify the end customer's wallet or
+account at the payer and at the payee. Only a hash goes on chain (``payerAccount``/``payeeAccount``)::
+
+    keccak256(b"settlement-ledger/account/v1\\x00" ‖ participant (20 address bytes) ‖ b"\\x00" ‖ id (UTF-8))
+
+where ``participant`` is the payer for ``payer_wallet`` and the payee for ``payee_wallet``, i.e. the
+participant that issued the identifier. Namespacing by participant means the same customer number at
+two providers gives two unrelated hashes (no cross-provider collision or linkage), and the payee can
+recompute the hash of its own customer's id to reconcile; the versioned domain prefix keeps these
+hashes apart from any other keccak256 use. A value of ``0x`` + exactly 64 hex digits is taken as an
+already-hashed identifier and used as is, so a participant can apply its own scheme (e.g. an HMAC with
+a secret key: a plain hash of a low-entropy id such as a phone number can be found by enumeration, so
+it is pseudonymous, not anonymous). The same text rules as references apply (printable, no surrounding
+whitespace, byte for byte, at most 256 UTF-8 bytes); an empty value means "none" (all-zero hash).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from ledger.protocol.hashing import keccak256
+
+__all__ = [
+    "ACCOUNT_HASH_DOMAIN",
+    "MAX_REFERENCE_BYTES",
+    "MAX_WALLET_ID_BYTES",
+    "ZERO32",
+    "InvalidFieldError",
+    "account_hash",
+    "check_text",
+    "decode_reference",
+    "encode_reference",
+]
+
+ZERO32: Final = bytes(32)
+MAX_REFERENCE_BYTES: Final = 32
+MAX_WALLET_ID_BYTES: Final = 256
+ACCOUNT_HASH_DOMAIN: Final = b"settlement-ledger/account/v1\x00"
+HEX64: Final = re.compile(r"0[xX][0-9a-fA-F]{64}")
+
+
+class InvalidFieldError(ValueError):
+    """One value broke a rule: ``reason`` completes "'<value>' ..." and ``fix`` says what to do."""
+
+    def __init__(self, reason: str, fix: str) -> None:
+        super().__init__(f"{reason} — {fix}")
+        self.reason = reason
+        self.fix = fix
+
+
+def check_text(text: str, what: str) -> None:
+    if not text:
+        raise InvalidFieldError("is empty", f"give a {what}")
+    if text.strip() != text:
+        raise InvalidFieldError(
+            "starts or ends with whitespace", f"remove the surrounding spaces (write '{text.strip()}')"
+        )
+    if not text.isprintable():
+        raise InvalidFieldError(
+            "contains a tab, line break or other non-printable character",
+            f"use printable characters only in the {what}",
+        )
+
+
+def encode_reference(text: str) -> bytes:
+    """The ``bytes32`` reference for the text of a ``reference`` value (rules in the module docstring)."""
+    check_text(text, "reference")
+    if text[:2] in ("0x", "0X"):
+        if HEX64.fullmatch(text) is None:
+            raise InvalidFieldError(
+                "starts with 0x but is not 0x followed by exactly 64 hex digits",
+                "give all 64 hex digits (left-pad with zeros) or drop the 0x prefix to use it as text",
+            )
+        raw = bytes.fromhex(text[2:])
+        if raw == ZERO32:
+            raise InvalidFieldError(
+                "is the zero reference, which the contract refuses", "use a non-zero reference"
+            )
+        return raw
+    data = text.encode("utf-8")
+    if len(data) > MAX_REFERENCE_BYTES:
+        raise InvalidFieldError(
+            f"is {len(data)} bytes in UTF-8, more than {MAX_REFERENCE_BYTES}",
+            f"shorten it to at most {MAX_REFERENCE_BYTES} bytes, or give it as 0x + 64 hex digits",
+        )
+    return data.rjust(32, b"\x00")
+
+
+def decode_reference(ref: bytes) -> str:
+    """The text that ``encode_reference`` maps to ``ref``: text if it is a valid text reference, else hex."""
+    if len(ref) != 32:
+        raise ValueError(f"a reference is 32 bytes, got {len(ref)}")
+    stripped = ref.lstrip(b"\x00")
+    try:
+        text = stripped.decode("utf-8")
+    except UnicodeDecodeError:
+        return "0x" + ref.hex()
+    if text and text.isprintable() and text.strip() == text and text[:2] not in ("0x", "0X"):
+        return text
+    return "0x" + ref.hex()
+
+
+def account_hash(participant: bytes, wallet_id: str) -> bytes:
+    """keccak256 of the namespaced encoding of ``wallet_id`` issued by ``participant`` (20 bytes)."""
+    return keccak256(ACCOUNT_HASH_DOMAIN + participant + b"\x00" + wallet_id.encode("utf-8"))

@@ -1,0 +1,278 @@
+"""Each reconciliation report reports nothing on clean data and finds planted discrepancies."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select, text, update
+from typer.testing import CliRunner
+
+from ledger.chain.jsonrpc import JsonRpc
+from ledger.chain.views import HubViews
+from ledger.cli.main import app
+from ledger.index.db import make_engine
+from ledger.index.models import balances
+from ledger.index.money import encode_text
+from ledger.recon.balances import balances_report
+from ledger.recon.cycle import cycle_report, liquidity_saving
+from ledger.recon.report import render
+from ledger.recon.statement import statement_report
+from ledger.recon.threeway import read_books, three_way_report
+from ledger.submit.models import decode_reference
+
+from .conftest import Mirrored
+
+
+def views(m: Mirrored) -> HubViews:
+    return HubViews(JsonRpc(m.devnet.node.url), m.devnet.hub.address)
+
+
+def cli(m: Mirrored, *args: str, url: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), env=m.env(url))
+    return result.exit_code, result.output
+
+
+def test_cycle_report_clean_then_planted(mirrored: Mirrored) -> None:
+    engine = make_engine(mirrored.url, read_only=True)
+    with engine.connect() as conn:
+        for cycle_id in (1, 2):
+            report = cycle_report(conn, cycle_id)
+            assert report.clean, report.discrepancies
+            assert report.summary["status_check"] == "verified"
+            assert all(r["difference"] == 0 for r in report.rows)
+            assert "≈" in report.summary["liquidity_saving_SGD"]
+        assert not cycle_report(conn, 3).clean  # open: not settled
+    code, out = cli(mirrored, "recon", "cycle", "1", "--format", "json", "--strict")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["clean"] and data["as_of_block"] >= mirrored.cycle1_block
+    rw = make_engine(mirrored.url)
+    with rw.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE net_positions SET net = :n WHERE cycle_id = 1 AND net = (SELECT MAX(net) FROM "
+                "net_positions WHERE cycle_id = 1)"
+            ),
+            {"n": encode_text(1)},
+        )
+    with engine.connect() as conn:
+        report = cycle_report(conn, 1)
+    assert [d["kind"] for d in report.discrepancies] == ["net-mismatch"]
+    code, out = cli(mirrored, "recon", "cycle", "1", "--format", "csv", "--strict")
+    assert code == 2 and "net-mismatch" in out
+
+
+def test_liquidity_saving_is_exact() -> None:
+    saving = liquidity_saving(10**30 + 1, 3)
+    assert saving is not None and saving.numerator == 10**30 + 1 and saving.denominator == 3
+    assert liquidity_saving(5, 0) is None
+
+
+def test_balances_report_clean_then_planted(mirrored: Mirrored) -> None:
+    engine = make_engine(mirrored.url, read_only=True)
+    with engine.connect() as conn:
+        report = balances_report(conn, views(mirrored))
+        assert report.clean, report.discrepancies
+        assert len(report.rows) == 16
+        # an earlier block too
+        assert balances_report(conn, views(mirrored), mirrored.cycle1_block).clean
+    code, out = cli(mirrored, "recon", "balances", "--format", "table", "--strict")
+    assert code == 0 and "no discrepancies" in out
+    rw = make_engine(mirrored.url)
+    with rw.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE account_events SET amount = :a WHERE kind = 'fund' AND block_number = "
+                "(SELECT MAX(block_number) FROM account_events WHERE kind = 'fund')"
+            ),
+            {"a": encode_text(1)},
+        )
+    with engine.connect() as conn:
+        kinds = {d["kind"] for d in balances_report(conn, views(mirrored)).discrepancies}
+    assert kinds == {"balance-mismatch", "event-balance-mismatch", "table-balance-mismatch"}
+
+
+def test_a_tampered_balances_row_is_not_clean(mirrored: Mirrored) -> None:
+    """One ``balances`` row + 1 (events untouched) is a discrepancy, and ``--strict`` fails."""
+    with make_engine(mirrored.url).begin() as conn:
+        who, code, balance, cap = conn.execute(
+            select(balances.c.participant, balances.c.currency, balances.c.balance, balances.c.cap)
+            .order_by(balances.c.participant, balances.c.currency)
+            .limit(1)
+        ).one()
+        conn.execute(
+            update(balances)
+            .where(balances.c.participant == who, balances.c.currency == code)
+            .values(balance=balance + 1)
+        )
+    with make_engine(mirrored.url, read_only=True).connect() as conn:
+        found = balances_report(conn, views(mirrored)).discrepancies
+    assert [(d["kind"], d["participant"], d["table"]) for d in found] == [
+        ("table-balance-mismatch", who, f"{balance + 1}/{cap}")
+    ]
+    code, _ = cli(mirrored, "recon", "balances", "--strict")
+    assert code != 0
+
+
+def test_statement(mirrored: Mirrored) -> None:
+    atlas = mirrored.devnet.plan.banks[0].address
+    engine = make_engine(mirrored.url, read_only=True)
+    with engine.connect() as conn:
+        report = statement_report(conn, atlas)
+    types = [r["type"] for r in report.rows]
+    refs = {r["reference"] for r in report.rows if r["type"] == "obligation"}
+    assert refs == {"ATL-1", "ATL-2", "ATL-3", "ATL-4", "BOR-1", "EMB-1"}
+    assert "settlement" in types and "fund" in types
+    balance, _ = mirrored.devnet.hub.account_of(atlas, "SGD", block=report.as_of_block)
+    assert report.summary["closing_balance_SGD"] == balance
+    with engine.connect() as conn:
+        partial = statement_report(conn, atlas, from_block=mirrored.cycle1_block + 1)
+    assert all(int(r["block"]) > mirrored.cycle1_block for r in partial.rows)
+    assert (
+        partial.summary["opening_balance_SGD"]
+        == mirrored.devnet.hub.account_of(atlas, "SGD", block=mirrored.cycle1_block)[0]
+    )
+    code, out = cli(mirrored, "recon", "statement", atlas, "--format", "csv")
+    assert code == 0 and out.startswith("block,log_index,type")
+
+
+def _books_for(mirrored: Mirrored, bank: str, path: Path, url: str) -> list[dict[str, str]]:
+    engine = make_engine(url, read_only=True)
+    rows = []
+    with engine.connect() as conn:
+        for payer, payee, currency, amount, ref in conn.execute(
+            text(
+                "SELECT payer, payee, currency, amount, ref FROM obligations WHERE payer = :b OR payee = :b "
+                "ORDER BY id"
+            ),
+            {"b": bank.lower()},
+        ):
+            out = payer == bank.lower()
+            rows.append(
+                {
+                    "reference": decode_reference(bytes.fromhex(ref[2:])),
+                    "counterparty": payee if out else payer,
+                    "currency": currency,
+                    "amount": str(int(amount[1:])),
+                    "direction": "out" if out else "in",
+                }
+            )
+    _write(path, rows)
+    return rows
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(
+            handle, fieldnames=["reference", "counterparty", "currency", "amount", "direction"]
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_three_way(mirrored: Mirrored, tmp_path: Path) -> None:
+    cedar = mirrored.devnet.plan.banks[2].address
+    books = tmp_path / "books.csv"
+    rows = _books_for(mirrored, cedar, books, mirrored.url)
+    engine = make_engine(mirrored.url, read_only=True)
+    with engine.connect() as conn:
+        report = three_way_report(conn, cedar, read_books(books))
+    assert report.clean, report.discrepancies
+    # as of cycle 1's settlement, CED-1 was deferred while the books say settled
+    early = make_engine(mirrored.early_url, read_only=True)
+    with early.connect() as conn:
+        kinds = [d["kind"] for d in three_way_report(conn, cedar, read_books(books)).discrepancies]
+    assert "deferred-but-booked-settled" in kinds
+    # plant: drop one, add one, change an amount and a counterparty
+    planted = [dict(r) for r in rows[1:]]
+    planted[0]["amount"] = str(int(planted[0]["amount"]) + 1)
+    planted[1]["counterparty"] = mirrored.devnet.plan.banks[4].address.lower()
+    planted.append(
+        {
+            "reference": "NOT-ON-CHAIN",
+            "counterparty": planted[0]["counterparty"],
+            "currency": "SGD",
+            "amount": "5",
+            "direction": "out",
+        }
+    )
+    _write(books, planted)
+    with engine.connect() as conn:
+        kinds = sorted(d["kind"] for d in three_way_report(conn, cedar, read_books(books)).discrepancies)
+    assert kinds == ["amount-mismatch", "counterparty-mismatch", "missing-in-books", "missing-on-chain"]
+    code, out = cli(mirrored, "recon", "three-way", cedar, str(books), "--format", "json", "--strict")
+    assert code == 2 and json.loads(out)["summary"]["discrepancies"] == "4"
+
+
+_VERIFY_JS = (
+    "const {StandardMerkleTree} = require('@openzeppelin/merkle-tree');"
+    "const fs = require('fs');"
+    "const p = JSON.parse(fs.readFileSync(process.argv[1], 'utf8'));"
+    "const ok = StandardMerkleTree.verify(p.root, p.leafEncoding, p.value, p.proof);"
+    "let tree = true;"
+    "if (process.argv[2]) {"
+    " const t = StandardMerkleTree.load(JSON.parse(fs.readFileSync(process.argv[2], 'utf8')));"
+    " tree = t.root === p.root"
+    "  && [...t.entries()].some(([, v]) => JSON.stringify(v) === JSON.stringify(p.value)); }"
+    "console.log(ok && tree ? 'OK' : 'FAIL');"
+)
+
+
+def _oz_verify(proof: dict[str, object], tmp_path: Path) -> bool:
+    """@openzeppelin/merkle-tree itself (node, from the project root where node_modules is)."""
+    data = tmp_path / "proof.json"
+    data.write_text(json.dumps(proof))
+    tree = tmp_path / "tree.json"
+    args = ["node", "-e", _VERIFY_JS, str(data)] + ([str(tree)] if tree.exists() else [])
+    out = subprocess.run(
+        args, cwd=Path(__file__).resolve().parents[3], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip() == "OK"
+
+
+def test_proofs_verify_with_openzeppelin_and_on_chain(mirrored: Mirrored, tmp_path: Path) -> None:
+    atlas = mirrored.devnet.plan.banks[0].address
+    tree = tmp_path / "tree.json"
+    code, out = cli(mirrored, "recon", "proof", "ATL-1", "--payer", atlas, "--tree-out", str(tree))
+    assert code == 0, out
+    proof = json.loads(out)
+    assert proof["set"] == "settled" and proof["cycleId"] == 1
+    assert proof["root_matches_chain"] and proof["root_matches_mirror"] and proof["verifyObligation"]
+    assert _oz_verify(proof, tmp_path)
+    # the deferred set of cycle 1, from the mirror as of that settlement
+    code, out = cli(mirrored, "recon", "proof", "CED-1", url=mirrored.early_url)
+    assert code == 0, out
+    deferred = json.loads(out)
+    assert deferred["set"] == "deferred" and deferred["verifyObligation"]
+    tree.unlink()
+    assert _oz_verify(deferred, tmp_path)
+    # a tampered proof fails everywhere
+    deferred["value"][4] = str(int(deferred["value"][4]) + 1)
+    assert not _oz_verify(deferred, tmp_path)
+    # a pending obligation has no proof; an unknown reference neither: one line each from the real CLI
+    for reference, reason in (("BOR-3", "BOR-3"), ("NO-SUCH-REF", "NO-SUCH-REF")):
+        done = subprocess.run(
+            [sys.executable, "-m", "ledger.cli", "recon", "proof", reference],
+            env={**os.environ, **mirrored.env(None)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and reason in lines[0], done.stderr
+
+
+def test_render_formats(mirrored: Mirrored) -> None:
+    engine = make_engine(mirrored.url, read_only=True)
+    with engine.connect() as conn:
+        report = cycle_report(conn, 2)
+    assert "as of block" in render(report, "table")
+    assert json.loads(render(report, "json"))["report"] == "cycle 2 reconciliation"
+    assert render(report, "csv").splitlines()[0].startswith("participant,currency,gross_paid")
