@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -93,6 +93,24 @@ class OracleSettings(BaseModel):
     metrics_port: int | None = Field(default=None, description="serve Prometheus metrics on this port")
     metrics_addr: str = "127.0.0.1"
     state_dir: Path | None = Field(default=None, description="keep a restart checkpoint here")
+    max_tx_bytes: int = Field(
+        default=131_072,
+        ge=4_096,
+        description="largest transaction the chain's nodes accept (geth and Besu: 128 KiB); "
+        "bounds the positions per settlement chunk",
+    )
+    chunk_gas: int | None = Field(
+        default=None,
+        ge=200_000,
+        description="gas per settlement chunk transaction; None = half the block gas limit",
+    )
+    takeover_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="seconds without progress after which any member applies an accepted result's "
+        "chunks (the member whose approval accepted it starts at once), and reverses them after a "
+        "cancellation",
+    )
 
 
 class Settings(BaseSettings):
@@ -102,10 +120,17 @@ class Settings(BaseSettings):
         env_prefix="LEDGER_", env_nested_delimiter="__", extra="forbid", frozen=True, toml_file=None
     )
 
-    rpc_url: str = "http://127.0.0.1:8545"
+    rpc_url: str = Field(
+        default="http://127.0.0.1:8545",
+        description="JSON-RPC endpoint; unset, the devnet's (http://[devnet] host:port)",
+    )
     chain_id: int | None = Field(default=None, description="expected chain id; checked on connect")
-    deployment_file: Path = Path(".devnet/deployment.json")
-    database_url: str = "sqlite:///.devnet/ledger.db"
+    deployment_file: Path = Field(
+        default=Path(".devnet/deployment.json"), description="unset: deployment.json in [devnet] state_dir"
+    )
+    database_url: str = Field(
+        default="sqlite:///.devnet/ledger.db", description="unset: SQLite ledger.db in [devnet] state_dir"
+    )
     key: str | None = Field(
         default=None,
         description="signing key source: 'keystore:PATH' (password from keystore_password_env or a "
@@ -122,6 +147,25 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     indexer: IndexerSettings = IndexerSettings()
     oracle: OracleSettings = OracleSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _follow_the_devnet(cls, data: Any) -> Any:
+        """Unset, the endpoint, deployment file and mirror are the devnet's: ``LEDGER_DEVNET__PORT`` (or
+        ``[devnet] port``) moves every command along with anvil, not only ``ledger devnet up``."""
+        if not isinstance(data, dict):
+            return data
+        raw = data.get("devnet") or {}
+        devnet = raw if isinstance(raw, DevnetSettings) else DevnetSettings.model_validate(raw)
+        filled = dict(data)
+        if filled.get("rpc_url") is None:
+            host = "127.0.0.1" if devnet.host in ("0.0.0.0", "::") else devnet.host  # noqa: S104
+            filled["rpc_url"] = f"http://{host}:{devnet.port}"
+        if filled.get("deployment_file") is None:
+            filled["deployment_file"] = devnet.state_dir / "deployment.json"
+        if filled.get("database_url") is None:
+            filled["database_url"] = f"sqlite:///{devnet.state_dir / 'ledger.db'}"
+        return filled
 
     @field_validator("key")
     @classmethod

@@ -106,12 +106,16 @@ interface IClearingCycles {
     function closeCycle() external returns (uint64 closedId);
 
     /// @notice Marks the next cycle in line as failed once its settlement timeout has passed.
-    /// @dev Callable by anyone; all of its obligations carry into the next cycle.
+    /// @dev Callable by anyone while no result is accepted (the cycle is closed); all of its obligations
+    ///      carry into the next cycle. A settling cycle cannot fail: anyone can apply its chunks.
     /// @param cycleId The cycle, which must be closed and next in line.
     function failCycle(uint64 cycleId) external;
 
     /// @notice Cancels the next cycle in line; all of its obligations carry into the next cycle.
-    /// @dev Admin only.
+    /// @dev Admin only. A closed cycle, or a settling one none of whose positions is applied yet, is
+    ///      cancelled at once. A settling cycle with applied positions starts unwinding
+    ///      (`SettlementUnwinding`): the positions are reversed with `unwindPositions`, and the chunk
+    ///      that reverses the last of them cancels the cycle.
     /// @param cycleId The cycle, which must be closed and next in line.
     /// @param reason Free text recorded in the event.
     function cancelCycle(uint64 cycleId, string calldata reason) external;

@@ -1,34 +1,41 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {ClearingResult} from "../types/SettlementTypes.sol";
+import {NetPosition, ResultHeader, SettlementProgress} from "../types/SettlementTypes.sol";
 
-/// @title k-of-n clearing results and atomic settlement of net positions
+/// @title k-of-n clearing results, settled in chunks of any size
 /// @notice Each committee member computes the clearing result of the cycle that is ready and approves
-///         it, either with the full result (`approveResult`) or with its hash alone
-///         (`approveResultHash`, 32 bytes of calldata instead of the positions). The approval that
-///         reaches k - the k-th distinct approval of the same result hash in the current committee
-///         epoch - must carry the full result: it is validated completely (input commitment, counts,
-///         roots, canonical positions, per-currency balance, debit caps), its hash recomputed, and every
-///         net position applied atomically in that transaction. A hash approval that would be the k-th
-///         is refused (`ResultRequired`), so nothing settles unvalidated; a full approval below k is
-///         validated too before it counts. Members therefore approve by hash while fewer than k - 1
-///         approvals of their hash exist, and with the full result otherwise (a member that checks its
-///         result first can do so with an `eth_call` of `approveResult`, which validates it for free).
+///         its header (`approveResult`): input commitment, roots, counts, and the number and hash chain
+///         of the net positions. The k-th distinct approval of the same header hash in the current
+///         committee epoch accepts the result: the cycle becomes `Settling`. Its positions are then
+///         applied in order, in chunks of any size, by anyone (`settlePositions`): each chunk proves
+///         itself against the hash chain, is validated (canonical order, bounds, debit caps, every
+///         currency netting to zero when its last position is applied) and applied in the same call.
+///         The cycle is Settled, and the next one can become ready, when the last chunk is applied.
+///         So a result of any size settles within a block's gas limit and a node's transaction size
+///         limit: the chunk size is the sender's choice, never the protocol's.
+///
+///         Liquidity cannot fall while a cycle is closed or settling (`LiquidityLocked`), so a result
+///         valid when the committee computed it stays valid until its last chunk: with an honest
+///         majority every chunk applies. Should an accepted result be invalid (a colluding majority),
+///         the chunk that shows it reverts with a named error and the admin cancels the cycle: the
+///         positions applied so far are reversed, chunk by chunk (`unwindPositions`), and the cycle's
+///         whole input carries, as after any cancellation. Per currency, the sum of balances minus the
+///         running sum of the applied nets of the currency being applied (kept between chunks) equals
+///         `totalBalance` after every chunk: money is neither made nor lost part way.
 /// @dev Approvals are on-chain attestations rather than EIP-712 signatures collected off chain. The
 ///      chain is the committee's only channel, so signatures would have to travel through it anyway;
 ///      attestations give every member and auditor the approval trail as events, need no aggregator
 ///      and no signature malleability handling, and are invalidated wholesale by bumping the committee
 ///      epoch: approvals are counted per (cycle, epoch, result hash), so adding or removing an oracle or
 ///      changing k makes every earlier approval worthless and can never make an old one valid again.
-///      Each member approves at most one result per cycle and epoch (`AlreadyApproved`), whichever
-///      function it uses. The result hash binds chain id and contract address, so a result cannot be
-///      replayed on another deployment, and the cycle id, so it cannot be replayed on another cycle; a
-///      hash approval only ever counts toward the full result whose hash it is.
+///      Each member approves at most one result per cycle and epoch (`AlreadyApproved`). The result
+///      hash binds chain id and contract address, so a result cannot be replayed on another deployment,
+///      and the cycle id, so it cannot be replayed on another cycle.
 ///
 ///      Only the cycle next in line can be approved, and the contract keeps the approvals of that cycle
 ///      only (`approvals` and `hasApproved` answer for it and return 0 / false for every other cycle);
-///      the complete trail, including who settled each cycle, is the `ResultApproved` events.
+///      the complete trail, including who accepted each result, is the `ResultApproved` events.
 interface IClearingResults {
     /// @notice The result's input commitment is not the cycle's.
     error CommitmentMismatch(uint64 cycleId, bytes32 expected, bytes32 actual);
@@ -36,7 +43,8 @@ interface IClearingResults {
     error CountMismatch(uint64 cycleId, uint64 expected, uint64 actual);
     /// @notice A root must be zero exactly when its count is zero.
     error RootCountMismatch(bytes32 root, uint64 count);
-    /// @notice Positions must be non-zero and sorted strictly by (currency, participant).
+    /// @notice Positions must be non-zero, well formed and sorted strictly by (currency, participant);
+    ///         `index` counts from the result's first position.
     error PositionsNotCanonical(uint256 index);
     /// @notice The nets of `currency` do not sum to zero.
     error NetsDoNotBalance(bytes3 currency, int256 sum);
@@ -49,16 +57,44 @@ interface IClearingResults {
     error AlreadyApproved(uint64 cycleId, address oracle);
     /// @notice The committee's threshold is not valid for its size (2 <= k <= n, 2k > n).
     error CommitteeMisconfigured(uint256 size, uint256 threshold);
-    /// @notice This approval of `resultHash` would be the k-th: it must carry the full result
-    ///         (`approveResult`) so that it is validated and settles.
-    error ResultRequired(uint64 cycleId, bytes32 resultHash);
+    /// @notice Positions are applied only while `cycleId` is settling (and reversed only while it unwinds).
+    error NotSettling(uint64 cycleId);
+    /// @notice The chunk is empty or runs past the positions left to apply (or to reverse).
+    error ChunkOutOfRange(uint64 cycleId, uint64 start, uint256 length, uint64 end);
+    /// @notice The chunk and its `rest` do not hash to the chain value at position `start`: they are
+    ///         not the accepted result's positions from `start` on (or another chunk came first).
+    error ChunkMismatch(uint64 cycleId, uint64 start);
+    /// @notice The cycle's settlement is being reversed; no position is applied any more.
+    error SettlementIsUnwinding(uint64 cycleId);
 
     /// @notice `oracle` approved `resultHash` for `cycleId` (with the full result or its hash); `approvals`
     ///         is the count for that hash in `committeeEpoch`, this approval included.
     event ResultApproved(
         uint64 indexed cycleId, address indexed oracle, bytes32 indexed resultHash, uint256 approvals, uint64 committeeEpoch
     );
-    /// @notice The cycle settled with the result `resultHash`.
+    /// @notice k approvals accepted the result `resultHash` for `cycleId`: it is settling, and its
+    ///         `positionCount` positions (hash chain `positionsHash`) are applied next.
+    event ResultAccepted(
+        uint64 indexed cycleId,
+        bytes32 resultHash,
+        bytes32 settledRoot,
+        bytes32 deferredRoot,
+        uint64 settledCount,
+        uint64 deferredCount,
+        uint64 positionCount,
+        bytes32 positionsHash
+    );
+    /// @notice Positions `start` .. `end - 1` of the cycle's accepted result were applied (of `count`).
+    event PositionsApplied(uint64 indexed cycleId, uint64 start, uint64 end, uint64 count);
+    /// @notice The admin cancelled the settling cycle `cycleId` after `applied` positions: they are
+    ///         reversed next (`unwindPositions`), then the cycle is cancelled and its input carries.
+    event SettlementUnwinding(uint64 indexed cycleId, uint64 applied, string reason);
+    /// @notice A net position applied earlier in the cycle was reversed: `net` was taken back, leaving
+    ///         `balance`.
+    event NetPositionReversed(
+        uint64 indexed cycleId, address indexed participant, bytes3 indexed currency, int256 net, int256 balance
+    );
+    /// @notice The cycle settled with the result `resultHash`: its last position was applied.
     event CycleSettled(
         uint64 indexed cycleId,
         bytes32 resultHash,
@@ -72,33 +108,60 @@ interface IClearingResults {
         uint64 indexed cycleId, address indexed participant, bytes3 indexed currency, int256 net, int256 balance
     );
 
-    /// @notice Approves `result` as the caller's computation for its cycle; the k-th approval settles.
+    /// @notice Approves `header` as the caller's computation for its cycle; the k-th approval of the
+    ///         same header hash accepts the result (the cycle becomes `Settling`), and settles it at
+    ///         once when it has no positions.
     /// @dev Caller must be a committee member. Reverts unless the cycle is closed and next in line, the
-    ///      commitment and counts match, the positions are canonical, every net is at most
-    ///      `MAX_NET_POSITION` in magnitude (else `NetPositionTooLarge`), each currency nets to zero, every
-    ///      balance stays within its debit cap, and the caller has not approved a result for this cycle in
-    ///      the current committee epoch. Counts together with hash approvals of the same hash.
-    /// @param result The clearing result.
-    /// @return resultHash The hash approved.
-    /// @return settled Whether this approval settled the cycle.
-    function approveResult(ClearingResult calldata result) external returns (bytes32 resultHash, bool settled);
+    ///      commitment and counts match, each root and the positions hash is zero exactly when its count
+    ///      is, and the caller has not approved a result for this cycle in the current committee epoch.
+    /// @param header The result's header.
+    /// @return resultHash The hash approved (`hashResult(header)`).
+    /// @return accepted Whether this approval accepted the result.
+    function approveResult(ResultHeader calldata header) external returns (bytes32 resultHash, bool accepted);
 
-    /// @notice Approves the result whose hash (`hashResult`) is `resultHash` for the cycle `cycleId`,
-    ///         without sending it; for every approval but the k-th.
-    /// @dev Caller must be a committee member, the cycle closed and next in line, and the caller must not
-    ///      have approved a result for it in the current committee epoch. The contract cannot validate a
-    ///      hash: the result is validated when it is presented, at the latest by the k-th approval, which
-    ///      must be `approveResult` - this call reverts `ResultRequired` instead of reaching k. An
-    ///      approval of a hash no valid result has can therefore never settle anything.
-    /// @param cycleId The cycle (also bound inside the hash).
-    /// @param resultHash `hashResult(result)` of the result approved.
-    /// @return count The approvals `resultHash` now has in the current committee epoch.
-    function approveResultHash(uint64 cycleId, bytes32 resultHash) external returns (uint256 count);
+    /// @notice Applies the accepted result's positions `start` .. `start + positions.length - 1` of the
+    ///         settling cycle, where `start` is `settlement().applied`; the last chunk settles the cycle.
+    /// @dev Anyone may call: the chunk proves itself against the hash chain (`ChunkMismatch`). Reverts
+    ///      unless the cycle is settling and not unwinding, the chunk is non-empty and within the
+    ///      result, every position is canonical (`PositionsNotCanonical`, counting from the result's
+    ///      first position), known (`UnknownCurrency`, `UnknownParticipant`), at most `MAX_NET_POSITION`
+    ///      in magnitude (`NetPositionTooLarge`) and within its debit cap (`DebitCapExceeded`), and every
+    ///      currency that ends nets to zero (`NetsDoNotBalance`). A currency's end is only known at the
+    ///      next currency's first position or at the result's last one, so its sum is checked by the
+    ///      chunk holding that position: a chunk that ends exactly on a currency's last position leaves
+    ///      the check to the next chunk (the hub keeps the running sum between chunks).
+    /// @param cycleId The settling cycle.
+    /// @param positions The next positions of the accepted result, in canonical order.
+    /// @param rest The hash-chain value of the position after the chunk (H_b; 0 after the last).
+    /// @return applied Positions applied so far, this chunk included.
+    /// @return settled Whether this chunk settled the cycle.
+    function settlePositions(uint64 cycleId, NetPosition[] calldata positions, bytes32 rest)
+        external
+        returns (uint64 applied, bool settled);
 
-    /// @notice The hash that committee members approve for `result` on this deployment.
-    /// @param result The clearing result.
+    /// @notice Reverses the applied positions `start` .. `start + positions.length - 1` of a settling
+    ///         cycle the admin cancelled, where `start` is `settlement().unwound`; the chunk that reverses
+    ///         the last applied position cancels the cycle, and its whole input carries.
+    /// @dev Anyone may call; the chunk proves itself against the hash chain from its start. Reverts unless
+    ///      the cycle is unwinding and the chunk is non-empty and within the applied positions.
+    /// @param cycleId The unwinding cycle.
+    /// @param positions Applied positions of the accepted result, from `start`, in canonical order.
+    /// @param rest The hash-chain value of the position after the chunk.
+    /// @return unwound Positions reversed so far, this chunk included.
+    /// @return cancelled Whether this chunk completed the reversal (the cycle is cancelled).
+    function unwindPositions(uint64 cycleId, NetPosition[] calldata positions, bytes32 rest)
+        external
+        returns (uint64 unwound, bool cancelled);
+
+    /// @notice The hash that committee members approve for `header` on this deployment.
+    /// @param header The result's header.
     /// @return The result hash.
-    function hashResult(ClearingResult calldata result) external view returns (bytes32);
+    function hashResult(ResultHeader calldata header) external view returns (bytes32);
+
+    /// @notice Progress of the settling cycle's accepted result; `cycleId` is 0 when no cycle is settling.
+    /// @return progress The settling cycle, its result hash, positions applied of the count, the chain
+    ///         value the next chunk must match, and the unwinding state.
+    function settlement() external view returns (SettlementProgress memory progress);
 
     /// @notice Approvals for `resultHash` on `cycleId` in the current committee epoch, while `cycleId`
     ///         awaits its result (closed and next in line); 0 for any other cycle.
@@ -114,7 +177,8 @@ interface IClearingResults {
     /// @return True if it did.
     function hasApproved(uint64 cycleId, address oracle) external view returns (bool);
 
-    /// @notice Verifies an obligation's inclusion in a settled cycle's settled or deferred set.
+    /// @notice Verifies an obligation's inclusion in a settled cycle's settled or deferred set (false for a
+    ///         cycle that is not settled).
     /// @dev Leaf: StandardMerkleTree over (uint64 cycleId, address payer, address payee, bytes3 currency,
     ///      uint256 amount, bytes32 ref), where cycleId is the cycle the obligation was submitted to.
     /// @param cycleId The settled cycle whose roots to check against.
@@ -139,7 +203,8 @@ interface IClearingResults {
         bytes32 ref
     ) external view returns (bool);
 
-    /// @notice The settled and deferred roots of a settled cycle.
+    /// @notice The settled and deferred roots of a settled cycle (or of the accepted result of the cycle
+    ///         settling; zero for any other cycle).
     /// @param cycleId The cycle.
     /// @return settledRoot Root of the settled set.
     /// @return deferredRoot Root of the deferred set.

@@ -281,7 +281,12 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
 
     /// @inheritdoc IClearingCycles
     function cancelCycle(uint64 cycleId, string calldata reason) external onlyOwner {
-        Cycle storage c = _requireReady(cycleId);
+        Cycle storage c = _cycles[cycleId];
+        if (cycleId == _nextToFinalize && c.status == CycleStatus.Settling) {
+            _cancelSettling(cycleId, c, reason);
+            return;
+        }
+        c = _requireReady(cycleId);
         c.status = CycleStatus.Cancelled;
         emit CycleCancelled(cycleId, reason);
         _carryWholeInput(cycleId, c);
@@ -395,7 +400,7 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
         if (n.status == CycleStatus.Closed) _makeReady(next, n);
     }
 
-    function _carryWholeInput(uint64 id, Cycle storage c) private {
+    function _carryWholeInput(uint64 id, Cycle storage c) internal {
         _finalize(id, _pending.carryCount + c.count);
     }
 
@@ -411,6 +416,10 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
         return c.inputCommitment;
     }
 
+    /// @dev Cancels settling cycle `id` (ClearingResults): at once if none of its accepted result is
+    ///      applied yet, else by reversing the applied positions first.
+    function _cancelSettling(uint64 id, Cycle storage c, string calldata reason) internal virtual;
+
     /// @dev The deferred root of settled cycle `id`.
     function _deferredRoot(uint64 id) internal view virtual returns (bytes32);
 
@@ -423,7 +432,8 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
     /// @inheritdoc SettlementAccounts
     function _liquidityLockedBy() internal view override returns (uint64) {
         uint64 id = _nextToFinalize;
-        return _cycles[id].status == CycleStatus.Closed ? id : 0;
+        CycleStatus status = _cycles[id].status;
+        return status == CycleStatus.Closed || status == CycleStatus.Settling ? id : 0;
     }
 
     // ---------------------------------------------------------------------------------------------

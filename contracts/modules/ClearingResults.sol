@@ -8,29 +8,48 @@ import {ObligationLeaf} from "../libraries/ObligationLeaf.sol";
 import {ClearingCycles} from "./ClearingCycles.sol";
 import {
     MAX_NET_POSITION,
-    ClearingResult,
     Cycle,
     CycleStatus,
     NetPosition,
-    ParticipantKind
+    ParticipantKind,
+    ResultHeader,
+    SettlementProgress
 } from "../types/SettlementTypes.sol";
 
-/// @title k-of-n result approval and atomic settlement module of the settlement hub
-/// @dev An approval either carries the full result (`approveResult`: validated completely against current
-///      state before it counts) or only its hash (`approveResultHash`: cannot be the k-th). The approval
-///      that reaches k is always a full one, validated and applied in the same call, so nothing settles
-///      that was not checked. Loops run over the result's positions only (bounded by participants x
-///      currencies).
+/// @title k-of-n result approval and chunked settlement module of the settlement hub
+/// @dev Members approve a result's header (`approveResult`, a few hundred bytes whatever the result's
+///      size); the approval that reaches k accepts it and the cycle becomes `Settling`. The positions
+///      then arrive in chunks (`settlePositions`) that prove themselves against the header's hash chain
+///      and are validated and applied in the same call; loops run over the chunk's positions only.
 ///
-///      Gas: only the cycle next in line (`_nextToFinalize`) can be approved, so its approvals are kept
-///      in one ballot (in `_pending`, next to its carry count, and `_leadHash`) that every cycle rewrites
-///      instead of allocating fresh slots; an oracle's own approval is recorded in its role slot
-///      (`Membership.Oracle`). Per settled cycle the only fresh slots are the result hash and the
-///      non-zero roots.
+///      Gas: only the cycle next in line (`_nextToFinalize`) can be approved or settling, so its ballot
+///      (in `_pending`, next to its carry count, and `_leadHash`) and its settlement progress
+///      (`_progress`) are single records every cycle rewrites instead of allocating fresh slots; an
+///      oracle's own approval is recorded in its role slot (`Membership.Oracle`). Per settled cycle the
+///      only fresh slots are the result hash and the non-zero roots.
 abstract contract ClearingResults is ClearingCycles, IClearingResults {
     struct Roots {
         bytes32 settled;
         bytes32 deferred;
+    }
+
+    /// @dev Progress of the settling cycle (`_nextToFinalize` while its status is `Settling`), in five
+    ///      slots rewritten every cycle. `nextHash` is H_applied of the positions' hash chain (left at
+    ///      its last value once all are applied, so the slot never returns to zero); `unwindHash` is
+    ///      H_unwound (H_0 until the admin cancels); `previous`, `currency` and `sum` are the canonical
+    ///      order and running per-currency sum of the positions applied so far.
+    struct Progress {
+        uint64 applied;
+        uint64 count;
+        uint64 unwound;
+        uint64 deferredCount;
+        bytes32 nextHash;
+        bytes32 unwindHash;
+        int256 sum;
+        address previous;
+        bytes3 currency;
+        bool unwinding;
+        uint64 settledCount;
     }
 
     /// @dev The ballot of the cycle awaiting its result lives in `_pending` (ClearingCycles): approvals of
@@ -41,6 +60,7 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
     mapping(uint64 cycleId => mapping(uint64 epoch => mapping(bytes32 resultHash => uint256))) internal
         _otherApprovals;
     mapping(uint64 cycleId => Roots) internal _roots;
+    Progress internal _progress;
 
     /// @dev How an approval is counted: it opens a new ballot, adds to the lead hash, or to another hash.
     enum Tally {
@@ -53,60 +73,110 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
         // Non-zero from the start, so that the first cycle's approvals rewrite it like every later cycle's
         // (2,900 gas) instead of allocating it (20,000). It belongs to a ballot of no cycle: never counted.
         _leadHash = bytes32(uint256(1));
+        _progress.nextHash = bytes32(uint256(1));
+        _progress.unwindHash = bytes32(uint256(1));
+        _progress.settledCount = type(uint64).max;
+        _progress.count = type(uint64).max;
     }
 
     /// @inheritdoc IClearingResults
-    function approveResult(ClearingResult calldata result) external whenNotPaused returns (bytes32 resultHash, bool settled) {
+    function approveResult(ResultHeader calldata header)
+        external
+        whenNotPaused
+        returns (bytes32 resultHash, bool accepted)
+    {
         (uint256 threshold, uint64 epoch) = _requireCommitteeMember();
 
-        uint64 id = result.cycleId;
+        uint64 id = header.cycleId;
         Cycle storage c = _requireReady(id);
-        if (result.inputCommitment != c.inputCommitment) {
-            revert CommitmentMismatch(id, c.inputCommitment, result.inputCommitment);
+        if (header.inputCommitment != c.inputCommitment) {
+            revert CommitmentMismatch(id, c.inputCommitment, header.inputCommitment);
         }
         uint64 expected = _pending.carryCount + c.count;
-        uint64 actual = result.settledCount + result.deferredCount;
+        uint64 actual = header.settledCount + header.deferredCount;
         if (actual != expected) revert CountMismatch(id, expected, actual);
-        _checkRoot(result.settledRoot, result.settledCount);
-        _checkRoot(result.deferredRoot, result.deferredCount);
+        _checkRoot(header.settledRoot, header.settledCount);
+        _checkRoot(header.deferredRoot, header.deferredCount);
+        _checkRoot(header.positionsHash, header.positionCount);
         _requireFirstApproval(id, epoch);
 
-        resultHash = ClearingResultHash.hash(result, block.chainid, address(this));
+        resultHash = ClearingResultHash.hash(header, block.chainid, address(this));
         (uint256 count, Tally tally) = _tally(id, epoch, resultHash);
-        settled = count >= threshold;
-        _processPositions(id, result.positions, settled);
-        // The settling approval needs no record: the cycle leaves the ballot in this call.
-        if (!settled) _record(id, epoch, resultHash, count, tally);
+        accepted = count >= threshold;
+        // The accepting approval needs no record: the cycle leaves the ballot in this call.
+        if (!accepted) _record(id, epoch, resultHash, count, tally);
         emit ResultApproved(id, msg.sender, resultHash, count, epoch);
+        if (accepted) _accept(id, c, resultHash, header);
+    }
 
+    /// @inheritdoc IClearingResults
+    function settlePositions(uint64 cycleId, NetPosition[] calldata positions, bytes32 rest)
+        external
+        whenNotPaused
+        returns (uint64 applied, bool settled)
+    {
+        Cycle storage c = _requireSettling(cycleId);
+        Progress memory p = _progress;
+        if (p.unwinding) revert SettlementIsUnwinding(cycleId);
+        uint64 start = p.applied;
+        _checkChunk(cycleId, positions, rest, start, p.count, p.nextHash);
+
+        bytes32 currency = start == 0 ? bytes32(type(uint256).max) : bytes32(p.currency);
+        (address previous, bytes32 last, int256 sum) =
+            _processPositions(cycleId, positions, start, p.previous, currency, p.sum);
+        applied = start + uint64(positions.length);
+        settled = applied == p.count;
+        emit PositionsApplied(cycleId, start, applied, p.count);
         if (settled) {
-            c.status = CycleStatus.Settled;
-            c.resultHash = resultHash;
-            bytes32 settledRoot = result.settledRoot;
-            bytes32 deferredRoot = result.deferredRoot;
-            if (settledRoot != 0) _roots[id].settled = settledRoot;
-            if (deferredRoot != 0) _roots[id].deferred = deferredRoot;
-            uint64 deferred = result.deferredCount;
-            emit CycleSettled(id, resultHash, settledRoot, deferredRoot, result.settledCount, deferred);
-            _finalize(id, deferred);
+            if (sum != 0) revert NetsDoNotBalance(bytes3(last), sum);
+            _progress.applied = applied;
+            _settle(cycleId, c, p.settledCount, p.deferredCount);
+        } else {
+            Progress storage s = _progress;
+            s.applied = applied;
+            s.nextHash = rest;
+            s.sum = sum;
+            s.previous = previous;
+            s.currency = bytes3(last);
         }
     }
 
     /// @inheritdoc IClearingResults
-    function approveResultHash(uint64 cycleId, bytes32 resultHash) external whenNotPaused returns (uint256 count) {
-        (uint256 threshold, uint64 epoch) = _requireCommitteeMember();
-        _requireReady(cycleId);
-        _requireFirstApproval(cycleId, epoch);
-        Tally tally;
-        (count, tally) = _tally(cycleId, epoch, resultHash);
-        if (count >= threshold) revert ResultRequired(cycleId, resultHash);
-        _record(cycleId, epoch, resultHash, count, tally);
-        emit ResultApproved(cycleId, msg.sender, resultHash, count, epoch);
+    function unwindPositions(uint64 cycleId, NetPosition[] calldata positions, bytes32 rest)
+        external
+        returns (uint64 unwound, bool cancelled)
+    {
+        Cycle storage c = _requireSettling(cycleId);
+        Progress memory p = _progress;
+        if (!p.unwinding) revert NotSettling(cycleId);
+        uint64 start = p.unwound;
+        _checkChunk(cycleId, positions, rest, start, p.applied, p.unwindHash);
+        for (uint256 i; i < positions.length; ++i) {
+            NetPosition calldata q = positions[i];
+            Account storage a = _accounts[q.participant][q.currency];
+            int256 balance = a.balance - q.net;
+            a.balance = balance;
+            emit NetPositionReversed(cycleId, q.participant, q.currency, q.net, balance);
+        }
+        unwound = start + uint64(positions.length);
+        cancelled = unwound == p.applied;
+        _progress.unwound = unwound;
+        _progress.unwindHash = rest;
+        if (cancelled) _cancelAccepted(cycleId, c, "settlement unwound");
     }
 
     /// @inheritdoc IClearingResults
-    function hashResult(ClearingResult calldata result) external view returns (bytes32) {
-        return ClearingResultHash.hash(result, block.chainid, address(this));
+    function hashResult(ResultHeader calldata header) external view returns (bytes32) {
+        return ClearingResultHash.hash(header, block.chainid, address(this));
+    }
+
+    /// @inheritdoc IClearingResults
+    function settlement() external view returns (SettlementProgress memory progress) {
+        uint64 id = _nextToFinalize;
+        Cycle storage c = _cycles[id];
+        if (c.status != CycleStatus.Settling) return progress;
+        Progress memory p = _progress;
+        progress = SettlementProgress(id, c.resultHash, p.applied, p.count, p.nextHash, p.unwinding, p.unwound);
     }
 
     /// @inheritdoc IClearingResults
@@ -134,6 +204,7 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
         uint256 amount,
         bytes32 ref
     ) external view returns (bool) {
+        if (_cycles[cycleId].status != CycleStatus.Settled) return false;
         Roots memory r = _roots[cycleId];
         bytes32 root = settledSet ? r.settled : r.deferred;
         if (root == 0) return false;
@@ -205,39 +276,136 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
         if ((root == 0) != (count == 0)) revert RootCountMismatch(root, count);
     }
 
-    /// @dev Validates canonical order, per-currency balance and debit caps; applies the nets if `apply_`.
+    /// @dev The k-th approval: the cycle settles `header`'s result, at once when it has no positions.
+    function _accept(uint64 id, Cycle storage c, bytes32 resultHash, ResultHeader calldata header) private {
+        c.status = CycleStatus.Settling;
+        c.resultHash = resultHash;
+        bytes32 settledRoot = header.settledRoot;
+        bytes32 deferredRoot = header.deferredRoot;
+        if (settledRoot != 0) _roots[id].settled = settledRoot;
+        if (deferredRoot != 0) _roots[id].deferred = deferredRoot;
+        uint64 count = header.positionCount;
+        emit ResultAccepted(
+            id,
+            resultHash,
+            settledRoot,
+            deferredRoot,
+            header.settledCount,
+            header.deferredCount,
+            count,
+            header.positionsHash
+        );
+        if (count == 0) {
+            _settle(id, c, header.settledCount, header.deferredCount);
+            return;
+        }
+        bytes32 chain = header.positionsHash;
+        Progress storage s = _progress;
+        s.applied = 0;
+        s.count = count;
+        s.unwound = 0;
+        s.deferredCount = header.deferredCount;
+        s.nextHash = chain;
+        s.unwindHash = chain;
+        s.unwinding = false;
+        s.settledCount = header.settledCount;
+    }
+
+    /// @dev The last position is applied (or there were none): the cycle is settled and the next in line.
+    function _settle(uint64 id, Cycle storage c, uint64 settledCount, uint64 deferredCount) private {
+        c.status = CycleStatus.Settled;
+        Roots memory r = _roots[id];
+        emit CycleSettled(id, c.resultHash, r.settled, r.deferred, settledCount, deferredCount);
+        _finalize(id, deferredCount);
+    }
+
+    /// @dev The cycle if it is next in line and settling.
+    function _requireSettling(uint64 id) private view returns (Cycle storage c) {
+        c = _cycles[id];
+        if (id != _nextToFinalize || c.status != CycleStatus.Settling) revert NotSettling(id);
+    }
+
+    /// @dev Checks that `positions` followed by `rest` are the chain's positions from `start` (whose chain
+    ///      value is `expected`), within `end`.
+    function _checkChunk(
+        uint64 id,
+        NetPosition[] calldata positions,
+        bytes32 rest,
+        uint64 start,
+        uint64 end,
+        bytes32 expected
+    ) private pure {
+        uint256 n = positions.length;
+        if (n == 0 || n > end - start) revert ChunkOutOfRange(id, start, n, end);
+        (bytes32 h, uint256 malformed) = ClearingResultHash.chain(positions, rest);
+        if (h != expected) revert ChunkMismatch(id, start);
+        if (malformed != 0) revert PositionsNotCanonical(start + malformed - 1);
+    }
+
+    /// @inheritdoc ClearingCycles
+    function _cancelSettling(uint64 id, Cycle storage c, string calldata reason) internal override {
+        Progress storage s = _progress;
+        if (s.unwinding) revert SettlementIsUnwinding(id);
+        uint64 applied = s.applied;
+        if (applied == 0) {
+            _cancelAccepted(id, c, reason);
+            return;
+        }
+        s.unwinding = true;
+        emit SettlementUnwinding(id, applied, reason);
+    }
+
+    /// @dev The accepted result is withdrawn with nothing of it applied: the cycle is cancelled and its
+    ///      whole input carries, as after any cancellation.
+    function _cancelAccepted(uint64 id, Cycle storage c, string memory reason) private {
+        delete _roots[id];
+        c.status = CycleStatus.Cancelled;
+        emit CycleCancelled(id, reason);
+        _carryWholeInput(id, c);
+    }
+
+    /// @dev Validates and applies positions `start` .. of the accepted result: canonical order continuing
+    ///      from `previous` in `currency` (the left-aligned code, all ones before the first position),
+    ///      zero sums of every currency that ends inside the chunk, bounds and debit caps. Returns the
+    ///      last position's participant and currency, and the running sum of that currency.
     ///      Only a member's account is ever non-zero (only members are funded, capped or credited, and
     ///      membership is never revoked), so the registry is read only for an account with zero balance
     ///      and zero cap: a payer within its cap has balance + cap > 0, and a receiver with a non-zero
     ///      balance or cap is a member.
     ///
-    ///      The loop is assembly, like the submission loop, because it runs once per position: with the
-    ///      hash it costs about 750 gas per position besides the storage, the event and the calldata,
-    ///      where the Solidity version cost 1,700. The calldata words were checked for dirty bits by the
-    ///      hash, computed before. On the first bad position it stops with a failure code and
-    ///      `_revertPosition` raises the typed error (deciding between an unknown participant and a
-    ///      debit cap). A net above `MAX_NET_POSITION` in magnitude is refused (`NetPositionTooLarge`)
-    ///      before any arithmetic, which with the bounds on caps and totals (`MAX_AMOUNT`) keeps the
-    ///      running sum and every balance inside int256; the overflow checks that would raise
-    ///      Panic(0x11) remain as guards but no result can reach them.
-    function _processPositions(uint64 id, NetPosition[] calldata positions, bool apply_) private {
+    ///      The loop is assembly, like the submission loop, because it runs once per position: it costs
+    ///      about 750 gas per position besides the storage, the event and the calldata, where the
+    ///      Solidity version cost 1,700. The words were checked for dirty bits by the hash chain. On the
+    ///      first bad position it stops with a failure code and `_revertPosition` raises the typed error
+    ///      (deciding between an unknown participant and a debit cap). A net above `MAX_NET_POSITION` in
+    ///      magnitude is refused (`NetPositionTooLarge`) before any arithmetic, which with the bounds on
+    ///      caps and totals (`MAX_AMOUNT`) keeps the running sum and every balance inside int256; the
+    ///      overflow checks that would raise Panic(0x11) remain as guards but no result can reach them.
+    function _processPositions(
+        uint64 id,
+        NetPosition[] calldata positions,
+        uint256 start,
+        address previousIn,
+        bytes32 currencyIn,
+        int256 sumIn
+    ) private returns (address previousOut, bytes32 currency, int256 sum) {
         bytes32 topic0 = NetPositionSettled.selector;
         uint256 failure;
         uint256 index;
-        bytes32 currency;
-        int256 sum;
+        currency = currencyIn;
+        sum = sumIn;
         assembly ("memory-safe") {
             let ev := mload(0x40) // NetPositionSettled data: net ‖ balance
             let ptr := positions.offset
             let n := positions.length
-            let previous := 0
-            currency := not(0) // none yet: no bytes3 (low 232 bits clear) equals not(0)
+            let previous := previousIn
+            // before the result's first position currency is not(0): no bytes3 (low 232 bits clear) equals it
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
                 let who := calldataload(ptr)
                 let code := calldataload(add(ptr, 0x20))
                 let net := calldataload(add(ptr, 0x40))
                 ptr := add(ptr, 0x60)
-                index := i
+                index := add(start, i)
                 if iszero(net) {
                     failure := 1 // PositionsNotCanonical
                     break
@@ -249,7 +417,7 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
                 }
                 switch eq(code, currency)
                 case 0 {
-                    if i {
+                    if index {
                         if lt(code, currency) {
                             failure := 1
                             break
@@ -319,16 +487,14 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
                         }
                     }
                 }
-                if apply_ {
-                    sstore(slot, balanceAfter)
-                    mstore(ev, net)
-                    mstore(add(ev, 0x20), balanceAfter)
-                    log4(ev, 0x40, topic0, id, who, code)
-                }
+                sstore(slot, balanceAfter)
+                mstore(ev, net)
+                mstore(add(ev, 0x20), balanceAfter)
+                log4(ev, 0x40, topic0, id, who, code)
             }
+            previousOut := previous
         }
-        if (failure != 0) _revertPosition(failure, positions[index], index, bytes3(currency), sum);
-        if (sum != 0) revert NetsDoNotBalance(bytes3(currency), sum);
+        if (failure != 0) _revertPosition(failure, positions[index - start], index, bytes3(currency), sum);
     }
 
     /// @dev Raises the error for position `index` (`p`) found by `_processPositions`; `currency` and `sum`

@@ -47,14 +47,19 @@ enum ObligationKind {
     WalletToWallet
 }
 
-/// @notice Lifecycle of a clearing cycle: Open -> Closed -> Settled | Failed | Cancelled.
+/// @notice Lifecycle of a clearing cycle: Open -> Closed -> (Settling ->) Settled | Failed | Cancelled.
+/// @dev `Settling`: the committee accepted a result (k approvals of its header) and its net positions
+///      are being applied in chunks; the cycle is Settled once the last chunk is applied, or Cancelled
+///      by the admin after every applied chunk has been reversed. Last in the enum so that the values of
+///      the others stay as they were.
 enum CycleStatus {
     None,
     Open,
     Closed,
     Settled,
     Failed,
-    Cancelled
+    Cancelled,
+    Settling
 }
 
 /// @notice Gridlock-resolution strategy the oracle committee must use; fixed on chain so all members agree.
@@ -88,22 +93,49 @@ struct NetPosition {
     int256 net;
 }
 
-/// @notice The oracle committee's clearing result for one cycle.
+/// @notice The header of the oracle committee's clearing result for one cycle: what members approve.
+/// @dev The positions themselves travel afterwards, in chunks of any size (`settlePositions`), each
+///      checked against `positionsHash` as it arrives, so a result of any size settles under a block's
+///      gas limit and a node's transaction size limit. `positionsHash` is a hash chain over the positions
+///      in canonical order, built from the end: with n positions p_0 .. p_{n-1},
+///        H_n = 0,  H_i = keccak256(abi.encode(p_i.participant, p_i.currency, p_i.net, H_{i+1})),
+///        positionsHash = H_0,
+///      so a chunk p_a .. p_{b-1} sent with H_b proves itself against H_a, the value the hub holds.
 /// @param cycleId Cycle the result settles.
 /// @param inputCommitment Must equal the cycle's on-chain `inputCommitment` (carried-in set + submissions).
 /// @param settledRoot StandardMerkleTree root of the settled obligations (bytes32(0) when none).
 /// @param deferredRoot StandardMerkleTree root of the deferred obligations (bytes32(0) when none).
 /// @param settledCount Number of settled obligations.
 /// @param deferredCount Number of deferred obligations; they carry into the next cycle.
-/// @param positions Non-zero net positions sorted strictly by (currency, participant).
-struct ClearingResult {
+/// @param positionCount Number of non-zero net positions, sorted strictly by (currency, participant).
+/// @param positionsHash H_0 of the positions' hash chain (bytes32(0) when there are none).
+struct ResultHeader {
     uint64 cycleId;
     bytes32 inputCommitment;
     bytes32 settledRoot;
     bytes32 deferredRoot;
     uint64 settledCount;
     uint64 deferredCount;
-    NetPosition[] positions;
+    uint64 positionCount;
+    bytes32 positionsHash;
+}
+
+/// @notice Progress of the accepted result of the cycle that is settling (see `settlement`).
+/// @param cycleId The cycle (0 when no cycle is settling).
+/// @param resultHash The accepted result's hash.
+/// @param applied Positions applied so far.
+/// @param count Positions in the result.
+/// @param nextHash The hash-chain value the next chunk must prove itself against (H_applied).
+/// @param unwinding Whether the admin cancelled the cycle and applied positions are being reversed.
+/// @param unwound Positions reversed so far (while unwinding).
+struct SettlementProgress {
+    uint64 cycleId;
+    bytes32 resultHash;
+    uint64 applied;
+    uint64 count;
+    bytes32 nextHash;
+    bool unwinding;
+    uint64 unwound;
 }
 
 /// @notice Storage image of a clearing cycle (three slots; the first two are written per batch).
@@ -116,7 +148,7 @@ struct ClearingResult {
 ///        earlier cycle is final (0 until then).
 /// @param submissionsHash Rolling hash of every submission in order (see `ObligationCodec`).
 /// @param inputCommitment Commitment to carried-in obligations plus submissions, set with `readyBlock`.
-/// @param resultHash Hash of the accepted clearing result (0 until settled).
+/// @param resultHash Hash of the accepted clearing result's header (0 until accepted).
 struct Cycle {
     CycleStatus status;
     uint40 openedAt;

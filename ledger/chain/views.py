@@ -19,7 +19,7 @@ from ledger.abi import canonical_type, hub_abi, signature
 from ledger.protocol.hashing import keccak256
 from ledger.protocol.types import CycleStatus, ParticipantKind, ParticipantStatus, Strategy
 
-__all__ = ["CycleInfo", "EthCall", "HubViews", "ViewFunction"]
+__all__ = ["CycleInfo", "EthCall", "HubViews", "SettlementProgress", "ViewFunction"]
 
 Block = int | str
 
@@ -71,6 +71,20 @@ class CycleInfo:
     submissions_hash: bytes
     input_commitment: bytes
     result_hash: bytes
+
+
+@dataclass(frozen=True)
+class SettlementProgress:
+    """``settlement()``: the settling cycle's accepted result and how far it is applied (``cycle_id``
+    0 when no cycle is settling)."""
+
+    cycle_id: int
+    result_hash: bytes
+    applied: int
+    count: int
+    next_hash: bytes
+    unwinding: bool
+    unwound: int
 
 
 def _currency(code: str | bytes) -> bytes:
@@ -153,6 +167,20 @@ class HubViews:
         """(settled root, deferred root) of a settled cycle."""
         settled, deferred = self.call("roots", cycle_id, block=block)
         return bytes(settled), bytes(deferred)
+
+    def settlement(self, block: Block = "latest") -> SettlementProgress:
+        cycle_id, result_hash, applied, count, next_hash, unwinding, unwound = self.call(
+            "settlement", block=block
+        )
+        return SettlementProgress(
+            int(cycle_id),
+            bytes(result_hash),
+            int(applied),
+            int(count),
+            bytes(next_hash),
+            bool(unwinding),
+            int(unwound),
+        )
 
     def carry(self, block: Block = "latest") -> tuple[bytes, int]:
         """(carry commitment, carried count)."""

@@ -167,7 +167,8 @@ def close(ctx: typer.Context, key: KeyOption = None) -> None:
 
 @cycle_app.command("cancel")
 def cancel(ctx: typer.Context, cycle_id: int, reason: str, key: KeyOption = None) -> None:
-    """Cancel the next cycle in line; all its obligations carry into the next cycle."""
+    """Cancel the next cycle in line; all its obligations carry into the next cycle. A settling cycle
+    unwinds first: the committee nodes reverse the positions applied so far, chunk by chunk."""
     _done(f"cancelled cycle {cycle_id}", _operator(ctx, key).cancel_cycle(cycle_id, reason))
 
 
@@ -211,6 +212,12 @@ def cycle_show(ctx: typer.Context, cycle_id: Annotated[int | None, typer.Argumen
         f"cycle {info.cycle_id}: {info.status.name.lower()}, {info.count} obligations submitted, "
         f"next to finalise: {hub.next_cycle_to_finalize()}"
     )
+    progress = hub.views.settlement()
+    if progress.cycle_id == info.cycle_id:
+        if progress.unwinding:
+            out.print(f"unwinding: {progress.unwound} of {progress.applied} applied positions reversed")
+        else:
+            out.print(f"settling: {progress.applied} of {progress.count} net positions applied")
 
 
 committee_app = typer.Typer(help="The oracle committee and auditors.", no_args_is_help=True)

@@ -44,6 +44,7 @@ from sqlalchemy import (
     Insert,
     Update,
     bindparam,
+    delete,
     func,
     inspect,
     literal,
@@ -93,11 +94,14 @@ STATE_EVENTS = (
     "Funded",
     "Defunded",
     "NetPositionSettled",
+    "NetPositionReversed",
     "CycleOpened",
     "CycleClosed",
     "CycleReady",
     "CycleFailed",
     "CycleCancelled",
+    "ResultAccepted",
+    "SettlementUnwinding",
     "CycleSettled",
 )
 COMMITTEE_EVENTS = {
@@ -623,6 +627,26 @@ class Indexer:
                         log_index=ev.log_index,
                     )
                 )
+        elif name == "NetPositionReversed":
+            # An admin cancelled a cycle part-way through its settlement: each applied position is taken
+            # back, so the balance returns and the cycle's net row goes (the cycle is cancelled next).
+            account, currency = a["participant"], a["currency"]
+            self._upsert_balance(conn, account, currency, ev.block_number, balance=a["balance"])
+            if append:
+                self._account_event(
+                    conn, ev, account, currency, "reverse", -a["net"], a["balance"], a["cycleId"]
+                )
+                x(
+                    delete(net_positions).where(
+                        net_positions.c.cycle_id == a["cycleId"],
+                        net_positions.c.participant == account,
+                        net_positions.c.currency == currency,
+                    )
+                )
+        elif name == "ResultAccepted":
+            x(self._cycle(a["cycleId"]).values(status="settling"))
+        elif name == "SettlementUnwinding":
+            x(self._cycle(a["cycleId"]).values(status="unwinding", reason=a["reason"]))
         elif name == "CycleOpened":
             x(
                 cycles.insert().values(

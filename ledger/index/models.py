@@ -139,7 +139,8 @@ balances = Table(
     Column("last_block", BigInteger(), nullable=False),
 )
 
-#: Balance movements and cap changes: fund, defund, settle (a net position), cap.
+#: Balance movements and cap changes: fund, defund, settle (a net position), reverse (a settled net
+#: position taken back when a settling cycle is cancelled; amount is the signed change), cap.
 account_events = Table(
     "account_events",
     metadata,
@@ -159,7 +160,9 @@ cycles = Table(
     "cycles",
     metadata,
     Column("cycle_id", BigInteger(), primary_key=True),
-    Column("status", String(), nullable=False),  # open | closed | ready | settled | failed | cancelled
+    Column(
+        "status", String(), nullable=False
+    ),  # open | closed | ready | settling | unwinding | settled | failed | cancelled
     Column("opened_block", BigInteger(), nullable=False),
     Column("opened_at", BigInteger(), nullable=False),
     Column("closes_at", BigInteger(), nullable=False),

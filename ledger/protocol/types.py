@@ -37,6 +37,7 @@ class CycleStatus(IntEnum):
     SETTLED = 3
     FAILED = 4
     CANCELLED = 5
+    SETTLING = 6  # a result is accepted; its positions are being applied in chunks
 
 
 class Strategy(StrEnum):

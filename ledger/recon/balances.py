@@ -27,8 +27,9 @@ COLUMNS = [
 
 
 def replay_balances(conn: Connection, block: int) -> dict[tuple[str, str], tuple[int, int]]:
-    """``(participant, currency) -> (balance, cap)`` from Funded/Defunded/NetPositionSettled/DebitCapSet
-    up to ``block``, by arithmetic on the amounts (the events' reported balances are checked too)."""
+    """``(participant, currency) -> (balance, cap)`` from Funded/Defunded/NetPositionSettled/
+    NetPositionReversed/DebitCapSet up to ``block``, by arithmetic on the amounts (the events' reported
+    balances are checked too)."""
     balance: dict[tuple[str, str], int] = defaultdict(int)
     cap: dict[tuple[str, str], int] = defaultdict(int)
     e = account_events.c
@@ -38,7 +39,7 @@ def replay_balances(conn: Connection, block: int) -> dict[tuple[str, str], tuple
         .order_by(e.block_number, e.log_index)
     ):
         key = (p, c)
-        if kind in {"fund", "settle"}:
+        if kind in {"fund", "settle", "reverse"}:  # settle/reverse amounts are signed changes
             balance[key] += value
         elif kind == "defund":
             balance[key] -= value

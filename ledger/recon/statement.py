@@ -122,7 +122,7 @@ def statement_report(
             {
                 "block": block,
                 "log_index": index,
-                "type": {"settle": "settlement"}.get(kind, kind),
+                "type": {"settle": "settlement", "reverse": "settlement-reversal"}.get(kind, kind),
                 "cycle": cycle,
                 "currency": currency,
                 "direction": "in" if amount >= 0 and kind != "defund" else "out",

@@ -116,6 +116,9 @@ def _connect(
                 confirmations=settings.confirmations,
                 log_range=settings.log_range_blocks,
                 state_dir=state_dir,
+                max_tx_bytes=settings.oracle.max_tx_bytes,
+                chunk_gas=settings.oracle.chunk_gas,
+                takeover_seconds=settings.oracle.takeover_seconds,
             )
             return OracleNode(hub, TxSender(client, signer, settings.gas), config, metrics)
         except ChainError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-FAILURE_KINDS = ("rpc", "verification", "revert", "internal")
+FAILURE_KINDS = ("rpc", "verification", "revert", "config", "internal")
 
 
 class NodeMetrics:
@@ -36,6 +36,11 @@ class NodeMetrics:
         self.failures = Counter("oracle_failures", "Failures by kind", ["kind"], registry=r)
         for kind in FAILURE_KINDS:
             self.failures.labels(kind)
+        self.disagreements = Counter(
+            "oracle_disagreements",
+            "Cycles whose accepted result this node does not reproduce",
+            registry=r,
+        )
         self.approval_gas = Counter("oracle_approval_gas", "Gas used by this node's approvals", registry=r)
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> None:

@@ -7,8 +7,13 @@ One poll (:meth:`OracleNode.step`), pinned to the head block:
    cycle's result if this node did not compute it, and checking it against the on-chain hash);
 3. if the next cycle in line is ready and this member has not approved it in the current committee
    epoch: verify its input against the on-chain commitment, compute the result against liquidity
-   at the end of ``readyBlock`` and approve it - by its hash while that leaves it below the
-   threshold, with the full result when this approval is the k-th and settles (see ``committee``).
+   at the end of ``readyBlock`` and approve its header (see ``committee``);
+4. if the next cycle in line is settling (k approvals accepted a result): if it is the result this
+   node computed, apply its positions in chunks (see ``settlement``) - at once if this node's
+   approval accepted it, else once ``takeover_seconds`` passed without progress, so that one
+   member sends the chunks and the others stand in when it stops. After an admin cancellation the
+   same members reverse the applied positions. A result this node cannot reproduce is logged as a
+   disagreement (and counted in ``oracle_disagreements_total``); someone who holds it applies it.
 
 Idempotency comes from the chain: ``hasApproved`` and the cycle status are read before acting, a
 member with a transaction still pending waits for it, and the contract refuses a second approval
@@ -37,6 +42,7 @@ from oracle.node.chainview import ChainView
 from oracle.node.committee import ApprovalStatus, approve
 from oracle.node.history import CycleHistory, InputMismatchError
 from oracle.node.metrics import NodeMetrics
+from oracle.node.settlement import ChunkLimits, ChunkOutcome, ResultTooLargeError, apply_chunks
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,12 @@ class NodeConfig:
     max_backoff: float = 30.0
     #: processes hashing Merkle leaves of a large cycle (the result does not depend on it)
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    max_tx_bytes: int = 131_072
+    #: gas per chunk transaction; None = half the chain's block gas limit
+    chunk_gas: int | None = None
+    #: seconds without progress on a settling cycle after which this member sends its chunks (a
+    #: time, not a block count: a chain that mines only on demand makes no blocks while it waits)
+    takeover_seconds: float = 10.0
 
 
 class OracleNode:
@@ -84,6 +96,9 @@ class OracleNode:
         self._computed: dict[int, CycleComputation] = {}
         self._seen_ready: dict[int, float] = {}
         self._refused: set[tuple[int, str]] = set()
+        self._accepted: set[int] = set()  # cycles this node's approval accepted
+        self._progress_since: tuple[tuple[int, int, int, bool], float] | None = None
+        self._disagreed: set[int] = set()
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -152,6 +167,9 @@ class OracleNode:
         head = self.view.head(self.config.confirmations)
         try:
             info = self.sync(head)
+            if info.status is CycleStatus.SETTLING:
+                self._settle(info, head)
+                return None
             if info.status is not CycleStatus.CLOSED:
                 return None
             return self._act(info, head)
@@ -243,7 +261,9 @@ class OracleNode:
             return None
         computation = self._computation(info)
         outcome = approve(self.hub, self.sender, computation.result)
-        if outcome.status in (ApprovalStatus.APPROVED, ApprovalStatus.SETTLED):
+        if outcome.status is ApprovalStatus.ACCEPTED:
+            self._accepted.add(k)
+        if outcome.status in (ApprovalStatus.APPROVED, ApprovalStatus.ACCEPTED, ApprovalStatus.SETTLED):
             self.metrics.approvals.inc()
             self.metrics.approval_gas.inc(outcome.gas_used)
             log.info(
@@ -253,10 +273,15 @@ class OracleNode:
                     "result_hash": outcome.result_hash,
                     "tx": outcome.tx_hash,
                     "gas": outcome.gas_used,
-                    "full_result": outcome.full_result,
+                    "accepted": outcome.status is not ApprovalStatus.APPROVED,
                     "settled": outcome.status is ApprovalStatus.SETTLED,
                 },
             )
+            if outcome.status is ApprovalStatus.ACCEPTED:
+                # this approval accepted the result: apply its positions now (the others take over
+                # only if this member stops)
+                latest = self.hub.client.block_number()
+                self._settle(self.hub.cycle(k, block=latest), latest)
         elif outcome.status is ApprovalStatus.NOT_NEEDED:
             log.info("approval not needed", extra={"cycle": k, "reason": outcome.reason})
         else:
@@ -270,6 +295,67 @@ class OracleNode:
                     extra={"cycle": k, "reason": outcome.reason},
                 )
         return outcome.status
+
+    # -- settling an accepted result ------------------------------------------------------------
+
+    def chunk_limits(self) -> ChunkLimits:
+        gas = self.config.chunk_gas
+        if gas is None:
+            gas = int(self.hub.client.get_block("latest")["gasLimit"]) // 2
+        return ChunkLimits(max_tx_bytes=self.config.max_tx_bytes, chunk_gas=gas)
+
+    def _settle(self, info: CycleInfo, head: int) -> ChunkOutcome | None:
+        """Apply (or, after a cancellation, reverse) the settling cycle's chunks if it is this node's
+        turn and result."""
+        k = info.cycle_id
+        self._seen_ready.setdefault(k, time.monotonic())
+        progress = self.hub.views.settlement(block=head)
+        if progress.cycle_id != k:
+            raise InconsistentReadError(
+                f"cycle {k} read as settling but settlement() names {progress.cycle_id}"
+            )
+        computation = self._computation(info)
+        ours = computation.result.result_hash(self.chain_id, self.hub.address)
+        if progress.result_hash != ours:
+            if k not in self._disagreed:
+                self._disagreed.add(k)
+                self.metrics.disagreements.inc()
+                log.error(
+                    "the committee accepted a result this node does not reproduce",
+                    extra={
+                        "cycle": k,
+                        "accepted": progress.result_hash,
+                        "ours": ours,
+                        "reason": "a colluding majority or a netting-engine version split; this node "
+                        "leaves the chunks to members holding the accepted result",
+                    },
+                )
+            return None
+        key = (k, progress.applied, progress.unwound, progress.unwinding)
+        if self._progress_since is None or self._progress_since[0] != key:
+            self._progress_since = (key, time.monotonic())
+        waited = time.monotonic() - self._progress_since[1]
+        if k not in self._accepted and waited < self.config.takeover_seconds:
+            return None
+        if self.view.pending_transactions(self.me):
+            return None
+        outcome, reason = apply_chunks(
+            self.hub, self.sender, computation.result, progress, self.chunk_limits()
+        )
+        if outcome is ChunkOutcome.REFUSED:
+            self.metrics.failures.labels("revert").inc()
+            refusal = (k, reason or "")
+            if refusal not in self._refused:
+                self._refused.add(refusal)
+                log.error(
+                    "the contract refuses a chunk of the accepted result: %s; the admin can cancel the "
+                    "cycle (`ledger cycle cancel`), which reverses the applied positions",
+                    reason,
+                    extra={"cycle": k, "reason": reason},
+                )
+        else:
+            log.info("settlement chunks sent", extra={"cycle": k, "outcome": str(outcome)})
+        return outcome
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -297,6 +383,12 @@ class OracleNode:
             except InconsistentReadError as exc:
                 self.metrics.failures.labels("rpc").inc()
                 log.warning("inconsistent reads from the node; reading again", extra={"reason": str(exc)})
+            except ResultTooLargeError as exc:
+                # not a transient failure and not a bug: the configured chunk limits cannot carry one
+                # position; the operator must change them (the message says which)
+                self.metrics.failures.labels("config").inc()
+                delay = self.config.max_backoff
+                log.error("a settlement chunk cannot fit the configured limits", extra={"reason": str(exc)})
             except InputMismatchError as exc:
                 self.metrics.failures.labels("verification").inc()
                 delay = min(max(delay, 0.5) * 2, self.config.max_backoff)

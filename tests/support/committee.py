@@ -103,12 +103,17 @@ class CommitteeSim:
         return compute_result(cycle_id, info.input_commitment, rows, liquidity, strategy)
 
     def settle(
-        self, cycle_id: int, oracles: Sequence[TxSender]
+        self, cycle_id: int, oracles: Sequence[TxSender], *, chunk: int = 500
     ) -> tuple[list[SimObligation], list[SimObligation]]:
-        """Approve the cycle's result from ``oracles`` (k of them settle it)."""
+        """Approve the cycle's result's header from ``oracles`` (k of them accept it), then apply its
+        positions in chunks of ``chunk`` from the last of them."""
         computation = self.compute(cycle_id)
+        result = computation.result
         for sender in oracles:
-            self.hub.transact(sender, "approveResult", computation.result.as_abi())
+            self.hub.transact(sender, "approveResult", result.header_abi())
+        for start in range(0, len(result.positions), chunk):
+            positions, rest = result.chunk(start, chunk)
+            self.hub.transact(oracles[-1], "settlePositions", cycle_id, positions, rest)
         if self.hub.cycle(cycle_id).status is not CycleStatus.SETTLED:
             raise AssertionError(f"cycle {cycle_id} did not settle")
         settled = [SimObligation(r) for r in computation.settled]

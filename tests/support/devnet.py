@@ -8,6 +8,7 @@ from __future__ import annotations
 __all__ = [
     "TEST_RULES",
     "Devnet",
+    "add_participants",
     "deploy_devnet",
     "hub_artifact",
     "ledger_cli",
@@ -18,20 +19,25 @@ __all__ = [
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
+from eth_account import Account
+from eth_utils.address import to_checksum_address
+
 from ledger.build import Artifact, hub_artifact
 from ledger.chain.client import ChainClient, TxSender
-from ledger.chain.hub import Hub
+from ledger.chain.hub import Hub, currency_bytes
 from ledger.config import Settings, load_settings
 from ledger.deploy import deploy_hub, open_hub, write_deployment
 from ledger.devnet.anvil import AnvilNode, free_port, launch
 from ledger.devnet.consortium import Consortium, Member, demo_plan, register_consortium
 from ledger.devnet.rules import ChainRules, RulesProxy
-from ledger.keys import dev_signer
+from ledger.keys import Signer, dev_signer
 from ledger.operator import Operator
+from ledger.protocol.types import ParticipantKind
 from ledger.types import CompilerSettings, Deployment
 
 #: the chain every shared test runs on: production's fork, block gas limit, eth_getLogs range and
@@ -107,14 +113,65 @@ def deploy_devnet(
     return Devnet(settings, client, hub, deployment, plan, node)
 
 
-def ledger_cli(devnet: Devnet, *args: str, key: Member | None = None) -> subprocess.CompletedProcess[str]:
+#: admin transactions sent before waiting for their receipts (one nonce sequence: they mine in order)
+_PIPELINE = 200
+#: gas limit of one registration, funding or cap (each uses under 120,000): blocks are packed by limit
+_ADMIN_GAS = 150_000
+
+
+def add_participants(
+    devnet: Devnet,
+    count: int,
+    *,
+    name: str = "Extra Bank",
+    currencies: tuple[str, ...] = (),
+    funding: int = 0,
+    debit_cap: int = 0,
+    gas: bool = False,
+    mine: Callable[[], None] | None = None,
+) -> list[TxSender]:
+    """Register ``count`` new banks (fresh keys), fund and cap them in ``currencies``, the admin's
+    transactions pipelined; with ``gas`` each gets ether to send its own transactions. ``mine`` is
+    called before waiting for each pipeline's receipts (for a chain with automine off)."""
+    admin = devnet.sender(devnet.plan.admin)
+    hub = devnet.hub
+    senders = []
+    calls: list[bytes] = []
+    for i in range(count):
+        signer = Signer(Account.create())
+        if gas:
+            devnet.client.rpc("anvil_setBalance", [signer.address, hex(10**21)])
+        account = to_checksum_address(signer.address)
+        calls.append(hub.encode("registerParticipant", account, int(ParticipantKind.BANK), f"{name} {i}"))
+        for code in currencies:
+            if funding:
+                calls.append(hub.encode("fund", account, currency_bytes(code), funding))
+            if debit_cap:
+                calls.append(hub.encode("setDebitCap", account, currency_bytes(code), debit_cap))
+        senders.append(TxSender(devnet.client, signer, devnet.settings.gas))
+    admin.refresh_fees()
+    for start in range(0, len(calls), _PIPELINE):
+        sent = [
+            (admin.send(hub.address, data, gas=_ADMIN_GAS), hub.address, data)
+            for data in calls[start : start + _PIPELINE]
+        ]
+        if mine is not None:
+            mine()
+        admin.wait(sent)
+    return senders
+
+
+def ledger_cli(
+    devnet: Devnet, *args: str, key: Member | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``ledger ARGS`` as an operator runs it (a subprocess), against ``devnet``, signing as ``key``
-    (default: the admin)."""
+    (default: the admin), with ``env`` added to the environment."""
     env = dict(
         os.environ,
         LEDGER_RPC_URL=devnet.settings.rpc_url,
         LEDGER_DEPLOYMENT_FILE=str(devnet.settings.deployment_file),
         LEDGER_KEY=f"devnet:{(key or devnet.plan.admin).key_index}",
+        **(env or {}),
     )
     env.pop("LEDGER_CONFIG", None)
     return subprocess.run(

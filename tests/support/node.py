@@ -27,10 +27,18 @@ def submit(devnet: Devnet, payer: Member, items: Iterable[Mapping[str, object]])
 
 
 def make_node(
-    devnet: Devnet, oracle: Member | int, *, state_dir: Path | None = None, poll_interval: float = 0.1
+    devnet: Devnet,
+    oracle: Member | int,
+    *,
+    state_dir: Path | None = None,
+    poll_interval: float = 0.1,
+    takeover_seconds: float = 1.0,
 ) -> OracleNode:
     config = NodeConfig(
-        start_block=devnet.deployment.start_block, poll_interval=poll_interval, state_dir=state_dir
+        start_block=devnet.deployment.start_block,
+        poll_interval=poll_interval,
+        state_dir=state_dir,
+        takeover_seconds=takeover_seconds,
     )
     sender: TxSender = devnet.sender(oracle)
     return OracleNode(devnet.hub, sender, config, NodeMetrics())

@@ -2,12 +2,12 @@
 pragma solidity ^0.8.28;
 
 import {HubTest} from "../utils/HubTest.sol";
+import {ClearingResult} from "../utils/HubFixture.sol";
 import {IClearingResults} from "../../../contracts/interfaces/IClearingResults.sol";
 import {ISettlementAccounts} from "../../../contracts/interfaces/ISettlementAccounts.sol";
 import {
     MAX_AMOUNT,
     MAX_NET_POSITION,
-    ClearingResult,
     CycleStatus,
     NetPosition
 } from "../../../contracts/types/SettlementTypes.sol";
@@ -154,8 +154,10 @@ contract BoundsFuzzTest is HubTest {
             before[i] = balanceOf(all[i], SGD);
         }
         ClearingResult memory r = resultFor(id, 0, 0, ps);
-        vm.expectRevert(abi.encodeWithSelector(IClearingResults.NetPositionTooLarge.selector, idx, big));
-        approveAs(0, r);
+        expectSettleRevert(
+            r,
+            abi.encodeWithSelector(IClearingResults.NetPositionTooLarge.selector, idx, big)
+        );
         for (uint256 i; i < n; ++i) {
             vm.assertEq(balanceOf(all[i], SGD), before[i], "unchanged");
         }

@@ -2,8 +2,10 @@
 pragma solidity ^0.8.28;
 
 import {HubTest} from "../utils/HubTest.sol";
+import {ClearingResult, ResultChain} from "../utils/HubFixture.sol";
+import {Vm} from "../utils/Vm.sol";
 import {IClearingResults} from "../../../contracts/interfaces/IClearingResults.sol";
-import {ClearingResult, CycleStatus, NetPosition} from "../../../contracts/types/SettlementTypes.sol";
+import {CycleStatus, NetPosition} from "../../../contracts/types/SettlementTypes.sol";
 
 /// @notice Random net positions against random balances and caps: balanced nets within caps settle
 ///         exactly and conserve money; unbalanced nets and nets beyond a cap are refused with the exact
@@ -156,19 +158,19 @@ contract ResultFuzzTest is HubTest {
 
         ClearingResult memory r = resultFor(id, 0, 0, ps);
         int256[] memory before = _snapshotBalances();
-        bytes32 h = hub.hashResult(r);
-        bool s;
-        if (seed % 2 == 0) {
-            vm.assertEq(approveHashAs(0, r), 1, "first approval, by hash");
-        } else {
-            bytes32 h0;
-            (h0, s) = approveAs(0, r);
-            vm.assertEq(h0, h, "hash");
-            vm.assertFalse(s, "first approval");
-        }
-        _assertBalances(before); // nothing moves before k
+        bytes32 h = hub.hashResult(header(r));
+        (bytes32 h0, bool s) = approveAs(0, r);
+        vm.assertEq(h0, h, "hash");
+        vm.assertFalse(s, "first approval");
         (, s) = approveAs(1, r);
-        vm.assertTrue(s, "settled");
+        vm.assertTrue(s, "accepted");
+        _assertBalances(before); // nothing moves before the positions arrive
+        if (seed % 2 == 0 || ps.length == 0) {
+            applyAll(r);
+        } else {
+            vm.assertTrue(applyInChunks(r, 1 + (seed >> 8) % ps.length), "settled in chunks");
+        }
+        assertStatus(id, CycleStatus.Settled);
         _assertBalances(expected);
         _assertWithinCaps();
         vm.assertEq(hub.totalBalance(SGD), totalSgd, "SGD conserved");
@@ -204,10 +206,10 @@ contract ResultFuzzTest is HubTest {
         if (delta == 0) delta = 1;
         ps[idx].net += delta;
         ClearingResult memory r = resultFor(id, 0, 0, ps);
-        vm.expectRevert(
+        expectSettleRevert(
+            r,
             abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, ps[idx].currency, delta)
         );
-        approveAs(0, r);
         vm.assertFalse(hub.hasApproved(id, oracles[0]), "not recorded");
     }
 
@@ -229,12 +231,12 @@ contract ResultFuzzTest is HubTest {
         NetPosition[] memory ps = positions2(payee, pay, payer, -pay, SGD); // banks sort before wallets
         ClearingResult memory r = resultFor(id, 0, 0, ps);
         if (over) {
-            vm.expectRevert(
+            expectSettleRevert(
+                r,
                 abi.encodeWithSelector(
                     IClearingResults.DebitCapExceeded.selector, payer, SGD, -int256(cap) - 1, cap
                 )
             );
-            approveAs(0, r);
         } else {
             settle(r);
             vm.assertEq(balanceOf(payer, SGD), -int256(cap), "exactly at minus the cap");
@@ -276,8 +278,7 @@ contract ResultFuzzTest is HubTest {
         ClearingResult memory r = resultFor(id, 0, 0, ps);
         int256[] memory before = _snapshotBalances();
         if (err.length != 0) {
-            vm.expectRevert(err);
-            approveAs(0, r);
+            expectSettleRevert(r, err);
             _assertBalances(before);
             vm.assertEq(uint256(hub.cycle(id).status), uint256(CycleStatus.Closed), "still closed");
         } else {
@@ -312,15 +313,208 @@ contract ResultFuzzTest is HubTest {
         if (netSeed < 0) net = -net;
         ClearingResult memory r = resultFor(id, 0, 0, positions2(m, net, other, -net, SGD));
         if (net < 0) {
-            vm.expectRevert(
+            expectSettleRevert(
+                r,
                 abi.encodeWithSelector(
                     IClearingResults.DebitCapExceeded.selector, m, SGD, balance + net, newCap
                 )
             );
-            approveAs(0, r);
         } else {
             settle(r);
             vm.assertEq(balanceOf(m, SGD), balance + net, "receipt applied");
         }
+    }
+
+    // ============================================================================ chunks
+
+    /// @dev Chunk ends of `n` positions from `cutSeed`: each boundary 1 .. n-1 is cut with probability 1/2.
+    function _cuts(uint256 n, uint256 cutSeed) internal pure returns (uint256[] memory ends) {
+        ends = new uint256[](n);
+        uint256 k;
+        for (uint256 i = 1; i < n; ++i) {
+            if (_rand(cutSeed, i) % 2 == 0) ends[k++] = i;
+        }
+        ends[k++] = n;
+        assembly ("memory-safe") {
+            mstore(ends, k)
+        }
+    }
+
+    /// @dev Per currency: sum of balances - the applied nets of positions 0 .. applied-1 == totalBalance.
+    function _assertConserved(NetPosition[] memory ps, uint256 applied, int256 totalSgd, int256 totalUsd)
+        internal
+        view
+    {
+        address[] memory all = members();
+        bytes3[2] memory codes = [SGD, USD];
+        int256[2] memory totals = [totalSgd, totalUsd];
+        for (uint256 c; c < 2; ++c) {
+            int256 sum;
+            for (uint256 i; i < all.length; ++i) {
+                sum += balanceOf(all[i], codes[c]);
+            }
+            for (uint256 i; i < applied; ++i) {
+                if (ps[i].currency == codes[c]) sum -= ps[i].net;
+            }
+            vm.assertEq(sum, totals[c], "sum of balances - in flight == totalBalance");
+            vm.assertEq(hub.totalBalance(codes[c]), totals[c], "totalBalance unchanged");
+        }
+    }
+
+    /// @dev Keccak of every NetPositionSettled log (topics and data), in order.
+    function _settledLogs() internal returns (bytes32[] memory out) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        out = new bytes32[](logs.length);
+        uint256 k;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics.length != 0 && logs[i].topics[0] == IClearingResults.NetPositionSettled.selector) {
+                out[k++] = keccak256(abi.encode(logs[i].topics, logs[i].data));
+            }
+        }
+        assembly ("memory-safe") {
+            mstore(out, k)
+        }
+    }
+
+    /// @dev Any chunking of a valid result settles the same balances and emits the same nets as one
+    ///      chunk; after every chunk money is conserved, caps hold, and the cycle is settled only by the last.
+    function testFuzz_anyChunkingSettlesTheSame(uint256 seed, uint256 cutSeed) public {
+        _randomiseAccounts(seed);
+        uint64 id = closeAsAdmin();
+        closeAsAdmin(); // the next cycle waits
+        NetPosition[] memory ps = _balanced(seed);
+        vm.assume(ps.length != 0);
+        ClearingResult memory r = resultFor(id, 0, 0, ps);
+        int256 totalSgd = hub.totalBalance(SGD);
+        int256 totalUsd = hub.totalBalance(USD);
+
+        uint256 snap = vm.snapshotState();
+        accept(r);
+        vm.recordLogs();
+        applyAll(r);
+        bytes32[] memory oneChunk = _settledLogs();
+        int256[] memory expected = _snapshotBalances();
+        vm.revertToState(snap);
+
+        accept(r);
+        uint256[] memory ends = _cuts(ps.length, cutSeed);
+        vm.recordLogs();
+        uint256 start;
+        for (uint256 k; k < ends.length; ++k) {
+            (uint64 applied, bool settled) = applyChunk(r, start, ends[k]);
+            start = ends[k];
+            vm.assertEq(uint256(applied), start, "applied");
+            vm.assertEq(settled, start == ps.length, "settled by the last chunk only");
+            _assertConserved(ps, start, totalSgd, totalUsd);
+            _assertWithinCaps();
+            if (!settled) {
+                vm.assertEq(uint256(hub.cycle(id).status), uint256(CycleStatus.Settling), "settling");
+                vm.assertEq(uint256(hub.cycle(id + 1).readyBlock), 0, "next not ready");
+            }
+        }
+        bytes32[] memory chunked = _settledLogs();
+        vm.assertEq(uint256(hub.cycle(id).status), uint256(CycleStatus.Settled), "settled");
+        vm.assertTrue(hub.cycle(id + 1).readyBlock != 0, "next ready");
+        _assertBalances(expected);
+        vm.assertEq(chunked.length, oneChunk.length, "as many nets");
+        for (uint256 i; i < chunked.length; ++i) {
+            vm.assertEq(chunked[i], oneChunk[i], "the same nets and balances");
+        }
+    }
+
+    /// @dev Cancelled after a random prefix in random chunks, then unwound in random chunks: every balance
+    ///      is restored exactly, money is conserved after every chunk and the input carries.
+    function testFuzz_cancelAfterChunksUnwindsExactly(uint256 seed, uint256 cutSeed, uint256 unwindSeed) public {
+        _randomiseAccounts(seed);
+        submitOne(interbank(banks[0], banks[1], 1));
+        uint64 id = closeAsAdmin();
+        NetPosition[] memory ps = _balanced(seed);
+        vm.assume(ps.length >= 2);
+        ClearingResult memory r = resultFor(id, 1, 0, ps);
+        int256 totalSgd = hub.totalBalance(SGD);
+        int256 totalUsd = hub.totalBalance(USD);
+        int256[] memory original = _snapshotBalances();
+        accept(r);
+        uint256[] memory ends = _cuts(ps.length, cutSeed);
+        uint256 stop = 1 + seed % (ends.length > 1 ? ends.length - 1 : 1); // chunks applied before the cancel
+        if (ends.length == 1) ends[0] = 1 + cutSeed % (ps.length - 1); // one chunk short of the end
+        uint256 applied;
+        for (uint256 k; k < stop && k < ends.length; ++k) {
+            applyChunk(r, applied, ends[k]);
+            applied = ends[k];
+        }
+        vm.assertLt(applied, ps.length, "not all applied");
+        vm.prank(admin);
+        hub.cancelCycle(id, "unwind");
+        uint256 unwound;
+        while (unwound < applied) {
+            uint256 end = unwound + 1 + _rand(unwindSeed, unwound) % (applied - unwound);
+            (uint64 u, bool cancelled) = unwindChunk(r, unwound, end);
+            unwound = end;
+            vm.assertEq(uint256(u), unwound, "unwound");
+            vm.assertEq(cancelled, unwound == applied, "cancelled by the last reversal only");
+            // positions unwound .. applied-1 are still in flight
+            NetPosition[] memory inFlight = new NetPosition[](applied);
+            for (uint256 i = unwound; i < applied; ++i) {
+                inFlight[i] = ps[i];
+            }
+            _assertConserved(inFlight, applied, totalSgd, totalUsd);
+        }
+        vm.assertEq(uint256(hub.cycle(id).status), uint256(CycleStatus.Cancelled), "cancelled");
+        _assertBalances(original);
+        (, uint64 carried) = hub.carry();
+        vm.assertEq(uint256(carried), 1, "the input carries");
+    }
+
+    /// @dev A wrong chunk at a random point is refused with its named error and changes nothing; the
+    ///      right chunk then applies.
+    function testFuzz_wrongChunkRefused(uint256 seed, uint256 prefixSeed, uint256 kind, uint256 salt) public {
+        _randomiseAccounts(seed);
+        uint64 id = closeAsAdmin();
+        NetPosition[] memory ps = _balanced(seed);
+        vm.assume(ps.length >= 2);
+        ClearingResult memory r = resultFor(id, 0, 0, ps);
+        bytes32[] memory chain = ResultChain.hashes(ps);
+        uint256 n = ps.length;
+        accept(r);
+        uint256 start = prefixSeed % n;
+        if (start != 0) applyChunk(r, 0, start);
+        uint256 size = 1 + salt % (n - start);
+        NetPosition[] memory chunk = ResultChain.slice(ps, start, start + size);
+        bytes32 rest = chain[start + size];
+        bytes memory err = abi.encodeWithSelector(IClearingResults.ChunkMismatch.selector, id, uint64(start));
+        kind %= 6;
+        if (kind == 0) {
+            rest = bytes32(uint256(rest) ^ (1 << (salt % 256))); // wrong rest
+        } else if (kind == 1) {
+            chunk[(salt >> 8) % size].net += (salt >> 16) % 2 == 0 ? int256(1) : int256(-1); // wrong net
+        } else if (kind == 2 && start + size < n) {
+            chunk = ResultChain.slice(ps, start + 1, start + size + 1); // skipped a position
+            rest = chain[start + size + 1];
+        } else if (kind == 3) {
+            NetPosition[] memory longer = new NetPosition[](n - start + 1); // past the end
+            for (uint256 i = start; i < n; ++i) {
+                longer[i - start] = ps[i];
+            }
+            longer[n - start] = ps[n - 1];
+            chunk = longer;
+            rest = bytes32(0);
+            err = abi.encodeWithSelector(IClearingResults.ChunkOutOfRange.selector, id, uint64(start), n - start + 1, uint64(n));
+        } else if (kind == 4 && start != 0) {
+            uint256 most = start < n - start ? start : n - start; // a replay no longer than what is left
+            chunk = ResultChain.slice(ps, start - 1 - (salt >> 8) % most, start); // replayed
+            rest = chain[start];
+        } else {
+            chunk = new NetPosition[](0); // empty
+            err = abi.encodeWithSelector(IClearingResults.ChunkOutOfRange.selector, id, uint64(start), 0, uint64(n));
+        }
+        int256[] memory before = _snapshotBalances();
+        vm.expectRevert(err);
+        hub.settlePositions(id, chunk, rest);
+        _assertBalances(before);
+        vm.assertEq(uint256(hub.settlement().applied), start, "nothing applied");
+        vm.assertEq(hub.settlement().nextHash, chain[start], "chain value unchanged");
+        (, bool settled) = applyChunk(r, start, n);
+        vm.assertTrue(settled, "the right chunk settles");
     }
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {HubFixture} from "../utils/HubFixture.sol";
-import {ClearingResult, NetPosition, ParticipantKind} from "../../../contracts/types/SettlementTypes.sol";
+import {ClearingResult, HubFixture, ResultChain} from "../utils/HubFixture.sol";
+import {CycleStatus, NetPosition, ParticipantKind} from "../../../contracts/types/SettlementTypes.sol";
 
 contract IsolationProbe {
     function poke() external {}
@@ -20,10 +20,13 @@ contract IsolationProbe {
 ///      The scenario is `benchmarks/settlement_gas.py`'s: `n` banks with random-looking addresses (as
 ///      real keys have: few zero bytes, so calldata costs what it costs on a real chain), each funded
 ///      and capped, pay the next one in a ring (1,000.00 + 0.07 i SGD), so every bank has a non-zero
-///      net: n positions. Then the committee (k = 2 of 3) sends what the oracle node sends
-///      (`oracle.node.committee.approve`): the first member approves the result's hash, the second the
-///      full result, which settles. `perPosition_tx_n` = (both transactions' gas) / n, the figure the
-///      issue targets at <= 30,000; `_oneDeferred` is the same cycle with one obligation deferred.
+///      net: n positions. Then the committee (k = 2 of 3) sends what the oracle node sends: two members
+///      approve the result's header (`approval1_tx_n`, `approvalK_tx_n`; the second accepts it), then
+///      the positions go in chunks (`settlePositions`, `chunk_tx_n` for a single chunk, or
+///      `chunk<c>_tx_n_<i>` for chunk i of c positions), the last of which settles.
+///      `cycle_tx_n` is every transaction of the cycle, `perPosition_tx_n` = `cycle_tx_n` / n, the
+///      figure the issue targets at <= 30,000; `_oneDeferred` is the same cycle with one obligation
+///      deferred, `_c<c>` the same cycle sent in chunks of c positions.
 /// forge-config: default.isolate = true
 /// forge-config: ci.isolate = true
 contract SettlementGasTest is HubFixture {
@@ -85,41 +88,71 @@ contract SettlementGasTest is HubFixture {
         vm.assertGe(uint256(vm.lastCallGas().gasTotalUsed), 21_000, "run in isolation mode (forge-config isolate)");
     }
 
-    function _settle(uint256 n, bool deferLast) private {
+    /// @dev Settles a ring of `n` banks: two header approvals, then chunks of `chunk` positions (0: one).
+    function _settle(uint256 n, bool deferLast, uint256 chunk) private {
         _requireIsolation();
         ClearingResult memory r = _ring(n, deferLast);
         string memory size = string.concat(vm.toString(n), deferLast ? "_oneDeferred" : "");
+        if (chunk != 0) size = string.concat(size, "_c", vm.toString(chunk));
 
-        bytes32 h = hub.hashResult(r);
         vm.prank(oracles[0]);
-        uint256 count = hub.approveResultHash(r.cycleId, h);
-        uint256 gas1 = vm.snapshotGasLastCall(GROUP, string.concat("approval1_tx_", size));
-        vm.assertEq(count, 1, "first approval, by hash");
+        (, bool accepted) = hub.approveResult(header(r));
+        uint256 total = vm.snapshotGasLastCall(GROUP, string.concat("approval1_tx_", size));
+        vm.assertFalse(accepted, "one approval does not accept");
 
         vm.prank(oracles[1]);
-        (, bool settled) = hub.approveResult(r);
-        uint256 gasK = vm.snapshotGasLastCall(GROUP, string.concat("approvalK_tx_", size));
-        vm.assertTrue(settled, "second approval settles");
+        (, accepted) = hub.approveResult(header(r));
+        total += vm.snapshotGasLastCall(GROUP, string.concat("approvalK_tx_", size));
+        vm.assertTrue(accepted, "second approval accepts");
 
-        vm.snapshotValue(GROUP, string.concat("cycle_tx_", size), gas1 + gasK);
-        vm.snapshotValue(GROUP, string.concat("perPosition_tx_", size), (gas1 + gasK) / n);
+        bytes32[] memory chain = ResultChain.hashes(r.positions);
+        uint256 size_ = chunk == 0 ? n : chunk;
+        for (uint256 start; start < n; start += size_) {
+            uint256 end = start + size_ < n ? start + size_ : n;
+            NetPosition[] memory part = ResultChain.slice(r.positions, start, end);
+            (, bool settled) = hub.settlePositions(r.cycleId, part, chain[end]);
+            string memory name = chunk == 0
+                ? string.concat("chunk_tx_", size)
+                : string.concat("chunk", vm.toString(chunk), "_tx_", size, "_", vm.toString(start / chunk));
+            total += vm.snapshotGasLastCall(GROUP, name);
+            vm.assertEq(settled, end == n, "the last chunk settles");
+        }
+        vm.assertEq(uint256(hub.cycle(r.cycleId).status), uint256(CycleStatus.Settled), "settled");
+
+        vm.snapshotValue(GROUP, string.concat("cycle_tx_", size), total);
+        vm.snapshotValue(GROUP, string.concat("perPosition_tx_", size), total / n);
     }
 
     function test_gas_settle10() public {
-        _settle(10, false);
+        _settle(10, false, 0);
     }
 
     function test_gas_settle50() public {
-        _settle(50, false);
+        _settle(50, false, 0);
     }
 
     function test_gas_settle100() public {
-        _settle(100, false);
+        _settle(100, false, 0);
     }
 
     /// @dev The same with one obligation deferred: the deferred root is stored too (a fresh slot), and
     ///      the next cycle inherits a carry.
     function test_gas_settle10_oneDeferred() public {
-        _settle(10, true);
+        _settle(10, true, 0);
+    }
+
+    /// @dev 100 positions in chunks of 10: what chunking costs over one chunk.
+    function test_gas_settle100_chunks10() public {
+        _settle(100, false, 10);
+    }
+
+    /// @dev 1,000 participants in two chunks of 500 positions.
+    function test_gas_settle1000_chunks500() public {
+        _settle(1000, false, 500);
+    }
+
+    /// @dev 1,000 participants in chunks of 100 positions: `chunk100_tx_1000_c100_<i>` is one chunk of 100.
+    function test_gas_settle1000_chunks100() public {
+        _settle(1000, false, 100);
     }
 }

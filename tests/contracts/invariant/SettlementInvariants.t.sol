@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {HubFixture} from "../utils/HubFixture.sol";
 import {Model} from "../utils/HubTest.sol";
 import {SettlementHandler} from "./handlers/SettlementHandler.sol";
-import {Cycle, CycleStatus} from "../../../contracts/types/SettlementTypes.sol";
+import {Cycle, CycleStatus, SettlementProgress} from "../../../contracts/types/SettlementTypes.sol";
 
 /// @notice Properties that hold after any sequence of the handler's actions.
 contract SettlementInvariantsTest is HubFixture {
@@ -14,7 +14,7 @@ contract SettlementInvariantsTest is HubFixture {
         super.setUp();
         handler = new SettlementHandler(hub, admin, members(), oracles, FUNDING);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](24);
+        bytes4[] memory selectors = new bytes4[](30);
         selectors[0] = SettlementHandler.submitOne.selector;
         selectors[1] = SettlementHandler.submitMany.selector;
         selectors[2] = SettlementHandler.submitInvalid.selector;
@@ -32,7 +32,7 @@ contract SettlementInvariantsTest is HubFixture {
         selectors[14] = SettlementHandler.setCap.selector;
         selectors[15] = SettlementHandler.toggleSuspension.selector;
         selectors[16] = SettlementHandler.togglePause.selector;
-        // submissions, closings and settlements are the point: give them extra tickets
+        // submissions, closings, settlements and their chunks are the point: give them extra tickets
         selectors[17] = SettlementHandler.settle.selector;
         selectors[18] = SettlementHandler.submitOne.selector;
         selectors[19] = SettlementHandler.submitMany.selector;
@@ -40,10 +40,18 @@ contract SettlementInvariantsTest is HubFixture {
         selectors[21] = SettlementHandler.close.selector;
         selectors[22] = SettlementHandler.settle.selector;
         selectors[23] = SettlementHandler.settle.selector;
+        selectors[24] = SettlementHandler.applyChunk.selector;
+        selectors[25] = SettlementHandler.applyChunk.selector;
+        selectors[26] = SettlementHandler.settle.selector;
+        selectors[27] = SettlementHandler.settle.selector;
+        selectors[28] = SettlementHandler.submitOne.selector;
+        selectors[29] = SettlementHandler.submitMany.selector;
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 
-    /// @dev Per currency: sum of balances == totalBalance == funded minus defunded.
+    /// @dev Per currency: sum of balances minus the nets of the settling result applied so far (and not
+    ///      reversed) == totalBalance == funded minus defunded. The nets in flight are 0 whenever no cycle
+    ///      is settling, and those of every currency but the one being applied (or unwound) sum to 0.
     function invariant_moneyConservedPerCurrency() public view {
         bytes3[2] memory codes = [SGD, USD];
         address[] memory all = handler.members();
@@ -53,8 +61,10 @@ contract SettlementInvariantsTest is HubFixture {
                 (int256 b,) = hub.accountOf(all[i], codes[c]);
                 sum += b;
             }
-            vm.assertEq(sum, hub.totalBalance(codes[c]), "sum of balances == totalBalance");
-            vm.assertEq(sum, handler.ghostNet(codes[c]), "== funded minus defunded");
+            int256 inFlight = handler.ghostInFlight(codes[c]);
+            if (handler.acceptedCycle() == 0) vm.assertEq(inFlight, int256(0), "nothing in flight");
+            vm.assertEq(sum - inFlight, hub.totalBalance(codes[c]), "sum of balances - in flight == totalBalance");
+            vm.assertEq(hub.totalBalance(codes[c]), handler.ghostNet(codes[c]), "== funded minus defunded");
         }
     }
 
@@ -87,9 +97,10 @@ contract SettlementInvariantsTest is HubFixture {
             vm.assertEq(final_, id < next, "final exactly below nextCycleToFinalize");
             vm.assertEq(handler.ghostFinalCount(id), final_ ? 1 : 0, "finalised once");
             vm.assertEq(handler.ghostSettleCount(id), c.status == CycleStatus.Settled ? 1 : 0, "settled once");
-            vm.assertEq(
-                c.resultHash != bytes32(0), c.status == CycleStatus.Settled, "result hash iff settled"
-            );
+            vm.assertEq(c.resultHash, handler.ghostResultHash(id), "result hash iff a result was accepted");
+            if (c.status == CycleStatus.Settled || c.status == CycleStatus.Settling) {
+                vm.assertTrue(c.resultHash != bytes32(0), "settled or settling has its result");
+            }
         }
     }
 
@@ -148,6 +159,23 @@ contract SettlementInvariantsTest is HubFixture {
         }
     }
 
+    /// @dev The hub's settlement progress is the handler's: the settling cycle, positions applied and
+    ///      reversed, and the chain value the next chunk must match.
+    function invariant_settlementProgressMatchesModel() public view {
+        SettlementProgress memory p = hub.settlement();
+        uint64 id = handler.acceptedCycle();
+        vm.assertEq(uint256(p.cycleId), uint256(id), "settling cycle");
+        if (id == 0) return;
+        vm.assertEq(uint256(hub.cycle(id).status), uint256(CycleStatus.Settling), "settling");
+        vm.assertEq(uint256(hub.nextCycleToFinalize()), uint256(id), "the settling cycle is next");
+        vm.assertEq(uint256(p.applied), uint256(handler.ghostApplied()), "applied");
+        vm.assertEq(p.unwinding, handler.ghostUnwinding(), "unwinding");
+        if (p.unwinding) vm.assertEq(uint256(p.unwound), uint256(handler.ghostUnwound()), "unwound");
+        vm.assertLt(uint256(p.applied), uint256(p.count), "not all applied");
+        vm.assertEq(p.resultHash, hub.cycle(id).resultHash, "result hash");
+        vm.assertEq(uint256(hub.cycle(id + 1).readyBlock), 0, "the next cycle is not ready");
+    }
+
     /// @dev Every action behaved as predicted (exact errors for refused actions, success for valid ones).
     function invariant_noUnexpectedOutcome() public view {
         vm.assertEq(handler.ghostUnexpected(), 0, handler.lastUnexpected());
@@ -161,5 +189,14 @@ contract SettlementInvariantsTest is HubFixture {
         vm.assertGt(handler.totalSubmitted(), 0, "no obligation was accepted in this run");
         vm.assertGt(handler.calls("hit:settled"), 0, "no cycle settled in this run");
         vm.assertGt(handler.calls("hit:settledNonEmpty"), 0, "no settled cycle had obligations");
+        vm.assertGt(handler.calls("hit:settledInChunks"), 0, "no cycle settled in several chunks");
+        vm.assertGt(handler.calls("hit:chunkApplied"), 0, "no chunk left a cycle settling");
+        vm.assertGt(handler.calls("hit:wrongChunkRefused"), 0, "no wrong chunk was tried");
+        vm.assertGt(handler.calls("hit:noProofWhileSettling"), 0, "no proof was tried while settling");
+        vm.assertGt(handler.calls("hit:cancelledAccepted"), 0, "no accepted result was cancelled unapplied");
+        vm.assertGt(handler.calls("hit:unwindStarted"), 0, "no settling cycle was cancelled part way");
+        vm.assertGt(handler.calls("hit:settleWhileUnwinding"), 0, "no chunk was tried while unwinding");
+        vm.assertGt(handler.calls("hit:wrongUnwindRefused"), 0, "no wrong unwind chunk was tried");
+        vm.assertGt(handler.calls("hit:unwound"), 0, "no settlement was unwound to the end");
     }
 }

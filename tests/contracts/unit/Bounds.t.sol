@@ -2,13 +2,13 @@
 pragma solidity ^0.8.28;
 
 import {HubTest, Model, Obligation} from "../utils/HubTest.sol";
+import {ClearingResult} from "../utils/HubFixture.sol";
 import {IClearingCycles} from "../../../contracts/interfaces/IClearingCycles.sol";
 import {IClearingResults} from "../../../contracts/interfaces/IClearingResults.sol";
 import {ISettlementAccounts} from "../../../contracts/interfaces/ISettlementAccounts.sol";
 import {
     MAX_AMOUNT,
     MAX_NET_POSITION,
-    ClearingResult,
     CycleStatus,
     NetPosition,
     ObligationKind
@@ -126,12 +126,12 @@ contract BoundsTest is HubTest {
         // one more unit from anybody is beyond its cap
         id = closeAsAdmin();
         ClearingResult memory more = resultFor(id, 0, 0, positions2(receiver, 1, all[1], -1, EUR));
-        vm.expectRevert(
+        expectSettleRevert(
+            more,
             abi.encodeWithSelector(
                 IClearingResults.DebitCapExceeded.selector, all[1], EUR, -int256(MAX_AMOUNT) - 1, MAX_AMOUNT
             )
         );
-        approveAs(0, more);
 
         // and the receiver can pay all of it back
         for (uint256 i; i < all.length; ++i) {
@@ -176,12 +176,12 @@ contract BoundsTest is HubTest {
         _expectTooLarge(id, positions2(banks[0], -edge - 1, banks[1], edge + 1, SGD), 0, -edge - 1);
         (int256 balance, uint256 cap) = hub.accountOf(banks[1], SGD);
         ClearingResult memory atEdge = resultFor(id, 0, 0, positions2(banks[0], edge, banks[1], -edge, SGD));
-        vm.expectRevert(
+        expectSettleRevert(
+            atEdge,
             abi.encodeWithSelector(
                 IClearingResults.DebitCapExceeded.selector, banks[1], SGD, balance - edge, cap
             )
         );
-        approveAs(0, atEdge);
 
         NetPosition[] memory ps = new NetPosition[](4);
         ps[0] = NetPosition(banks[0], SGD, 5);
@@ -197,7 +197,9 @@ contract BoundsTest is HubTest {
 
     function _expectTooLarge(uint64 id, NetPosition[] memory ps, uint256 index, int256 net) internal {
         ClearingResult memory r = resultFor(id, 0, 0, ps);
-        vm.expectRevert(abi.encodeWithSelector(IClearingResults.NetPositionTooLarge.selector, index, net));
-        approveAs(0, r);
+        expectSettleRevert(
+            r,
+            abi.encodeWithSelector(IClearingResults.NetPositionTooLarge.selector, index, net)
+        );
     }
 }

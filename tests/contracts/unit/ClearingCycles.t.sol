@@ -2,12 +2,12 @@
 pragma solidity ^0.8.28;
 
 import {HubTest, Model, Obligation} from "../utils/HubTest.sol";
+import {ClearingResult} from "../utils/HubFixture.sol";
 import {Vm} from "../utils/Vm.sol";
 import {IMembership} from "../../../contracts/interfaces/IMembership.sol";
 import {IClearingCycles} from "../../../contracts/interfaces/IClearingCycles.sol";
 import {
     MAX_AMOUNT,
-    ClearingResult,
     Cycle,
     CycleStatus,
     NetPosition,
@@ -1338,10 +1338,11 @@ contract ClearingCyclesTest is HubTest {
         bytes32 ic2 = Model.inputCommitment(carryIn, Model.step(bytes32(0), c), 1);
         vm.roll(9);
         vm.warp(777);
-        approveAs(0, r);
+        accept(r);
+        vm.assertEq(uint256(hub.cycle(2).readyBlock), 0, "2 not ready while 1 settles");
         vm.expectEmit(true, false, false, true, address(hub));
         emit IClearingCycles.CycleReady(2, ic2, carryIn, 1, 9);
-        approveAs(1, r);
+        applyAll(r);
         c2 = hub.cycle(2);
         vm.assertEq(uint256(c2.readyBlock), 9, "ready in the settling block");
         vm.assertEq(uint256(c2.readyAt), 777, "readyAt");

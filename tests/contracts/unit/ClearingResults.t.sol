@@ -2,16 +2,18 @@
 pragma solidity ^0.8.28;
 
 import {HubTest, Model, Obligation} from "../utils/HubTest.sol";
+import {ClearingResult} from "../utils/HubFixture.sol";
 import {IMembership} from "../../../contracts/interfaces/IMembership.sol";
 import {ISettlementAccounts} from "../../../contracts/interfaces/ISettlementAccounts.sol";
 import {IClearingCycles} from "../../../contracts/interfaces/IClearingCycles.sol";
 import {IClearingResults} from "../../../contracts/interfaces/IClearingResults.sol";
 import {SettlementHub} from "../../../contracts/SettlementHub.sol";
 import {
-    ClearingResult,
     CycleStatus,
     NetPosition,
-    ObligationKind
+    ObligationKind,
+    ResultHeader,
+    SettlementProgress
 } from "../../../contracts/types/SettlementTypes.sol";
 
 contract ClearingResultsTest is HubTest {
@@ -50,7 +52,7 @@ contract ClearingResultsTest is HubTest {
     function _expectRevertApprove(uint256 oracleIndex, ClearingResult memory r, bytes memory err) internal {
         vm.expectRevert(err);
         vm.prank(oracles[oracleIndex]);
-        hub.approveResult(r);
+        hub.approveResult(header(r));
     }
 
     function _epoch() internal view returns (uint64 e) {
@@ -76,7 +78,7 @@ contract ClearingResultsTest is HubTest {
         emit IClearingResults.ResultApproved(1, oracles[0], expected, 1, 4);
         (bytes32 h, bool settled) = approveAs(0, r);
         vm.assertEq(h, expected, "hash");
-        vm.assertEq(h, hub.hashResult(r), "hashResult");
+        vm.assertEq(h, hub.hashResult(header(r)), "hashResult");
         vm.assertFalse(settled, "one of two");
         vm.assertEq(hub.approvals(1, h), 1, "count");
         vm.assertTrue(hub.hasApproved(1, oracles[0]), "o0");
@@ -88,11 +90,17 @@ contract ClearingResultsTest is HubTest {
         vm.assertEq(dr, bytes32(0), "no roots yet");
     }
 
-    function test_approve_kthApprovalSettlesAtomically() public {
+    function test_settle_oneChunkAfterAcceptance() public {
         ClearingResult memory r = _full();
         int256 totalSgd = hub.totalBalance(SGD);
         int256 totalUsd = hub.totalBalance(USD);
         (bytes32 h,) = approveAs(0, r);
+
+        (bytes32 h2, bool accepted) = approveAs(2, r);
+        vm.assertEq(h2, h, "same hash");
+        vm.assertTrue(accepted, "accepted");
+        assertStatus(1, CycleStatus.Settling);
+        vm.assertEq(balanceOf(banks[0], SGD), int256(FUNDING), "nothing applied at acceptance");
 
         vm.expectEmit(true, true, true, true, address(hub));
         emit IClearingResults.NetPositionSettled(1, banks[0], SGD, -500, int256(FUNDING) - 500);
@@ -104,14 +112,13 @@ contract ClearingResultsTest is HubTest {
         emit IClearingResults.NetPositionSettled(1, banks[0], USD, 300, int256(FUNDING) + 300);
         vm.expectEmit(true, true, true, true, address(hub));
         emit IClearingResults.NetPositionSettled(1, banks[2], USD, -300, int256(FUNDING) - 300);
-        // positions are applied while validated, then the approval and the settlement are recorded
-        vm.expectEmit(true, true, true, true, address(hub));
-        emit IClearingResults.ResultApproved(1, oracles[2], h, 2, 4);
+        vm.expectEmit(true, false, false, true, address(hub));
+        emit IClearingResults.PositionsApplied(1, 0, 5, 5);
         vm.expectEmit(true, false, false, true, address(hub));
         emit IClearingResults.CycleSettled(1, h, r.settledRoot, bytes32(0), 3, 0);
-        (bytes32 h2, bool settled) = approveAs(2, r);
-
-        vm.assertEq(h2, h, "same hash");
+        vm.prank(stranger); // anyone may apply
+        (uint64 applied, bool settled) = applyAll(r);
+        vm.assertEq(uint256(applied), 5, "applied");
         vm.assertTrue(settled, "settled");
         assertStatus(1, CycleStatus.Settled);
         vm.assertEq(hub.cycle(1).resultHash, h, "resultHash stored");
@@ -151,7 +158,7 @@ contract ClearingResultsTest is HubTest {
         uint64 id = closeAsAdmin();
         ClearingResult memory r = resultFor(id, 0, 3, new NetPosition[](0));
         // cycle 2 has no submissions but carries cycle 1's three deferred obligations
-        bytes32 h = hub.hashResult(r);
+        bytes32 h = hub.hashResult(header(r));
         approveAs(0, r);
         vm.expectEmit(true, false, false, true, address(hub));
         emit IClearingResults.CycleSettled(id, h, bytes32(0), r.deferredRoot, 0, 3);
@@ -175,8 +182,9 @@ contract ClearingResultsTest is HubTest {
         approveAs(0, r);
         vm.prank(admin);
         hub.fund(banks[0], SGD, 1);
-        (, bool settled) = approveAs(1, r);
-        vm.assertTrue(settled, "same hash, settles");
+        (, bool accepted) = approveAs(1, r);
+        vm.assertTrue(accepted, "same hash, accepted");
+        applyAll(r);
         vm.assertEq(balanceOf(banks[0], SGD), int256(FUNDING) + 1 - 500, "applied on current balance");
     }
 
@@ -188,7 +196,7 @@ contract ClearingResultsTest is HubTest {
         for (uint256 i; i < who.length; ++i) {
             vm.expectRevert(abi.encodeWithSelector(IMembership.NotOracle.selector, who[i]));
             vm.prank(who[i]);
-            hub.approveResult(r);
+            hub.approveResult(header(r));
         }
     }
 
@@ -205,7 +213,7 @@ contract ClearingResultsTest is HubTest {
         r.inputCommitment = h.cycle(1).inputCommitment;
         vm.expectRevert(abi.encodeWithSelector(IClearingResults.CommitteeMisconfigured.selector, 3, 0));
         vm.prank(oracles[0]);
-        h.approveResult(r);
+        h.approveResult(header(r));
     }
 
     // ============================================================================ which cycle
@@ -361,7 +369,7 @@ contract ClearingResultsTest is HubTest {
     function test_approve_revertsPositionsNotCanonical_zeroNet() public {
         ClearingResult memory r = _full();
         r.positions[0].net = 0;
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 0));
+        expectSettleRevert(r, abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 0));
         r = _full();
         NetPosition[] memory ps = new NetPosition[](6);
         for (uint256 i; i < 5; ++i) {
@@ -369,7 +377,7 @@ contract ClearingResultsTest is HubTest {
         }
         ps[5] = NetPosition(banks[4], USD, 0); // sorted, but zero
         r.positions = ps;
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 5));
+        expectSettleRevert(r, abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 5));
     }
 
     function test_approve_revertsPositionsNotCanonical_unsortedCurrency() public {
@@ -382,7 +390,7 @@ contract ClearingResultsTest is HubTest {
         ps[3] = r.positions[1];
         ps[4] = r.positions[2];
         r.positions = ps;
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 2));
+        expectSettleRevert(r, abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 2));
     }
 
     /// @dev A currency may not come back after another: SGD, USD, SGD.
@@ -394,8 +402,7 @@ contract ClearingResultsTest is HubTest {
         ps[3] = NetPosition(banks[1], USD, 1);
         ps[4] = NetPosition(banks[2], SGD, -1);
         ps[5] = NetPosition(banks[3], SGD, 1);
-        _expectRevertApprove(
-            0,
+        expectSettleRevert(
             resultFor(1, 3, 0, ps),
             abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 4)
         );
@@ -404,10 +411,10 @@ contract ClearingResultsTest is HubTest {
     function test_approve_revertsPositionsNotCanonical_unsortedParticipant() public {
         ClearingResult memory r = _full();
         (r.positions[0], r.positions[1]) = (r.positions[1], r.positions[0]);
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 1));
+        expectSettleRevert(r, abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 1));
         r = _full();
         (r.positions[3], r.positions[4]) = (r.positions[4], r.positions[3]);
-        _expectRevertApprove(0, r, abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 4));
+        expectSettleRevert(r, abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 4));
     }
 
     function test_approve_revertsPositionsNotCanonical_duplicateParticipant() public {
@@ -415,8 +422,7 @@ contract ClearingResultsTest is HubTest {
         ps[0] = NetPosition(banks[0], SGD, -500);
         ps[1] = NetPosition(banks[1], SGD, 250);
         ps[2] = NetPosition(banks[1], SGD, 250);
-        _expectRevertApprove(
-            0,
+        expectSettleRevert(
             resultFor(1, 3, 0, ps),
             abi.encodeWithSelector(IClearingResults.PositionsNotCanonical.selector, 2)
         );
@@ -436,16 +442,17 @@ contract ClearingResultsTest is HubTest {
     function test_approve_revertsNetsDoNotBalance() public {
         ClearingResult memory r = _full();
         r.positions[4].net = -299; // USD sums to +1, found at the end
-        _expectRevertApprove(
-            0, r, abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, USD, int256(1))
+        expectSettleRevert(
+            r,
+            abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, USD, int256(1))
         );
         r = _full();
         r.positions[2].net = 199; // SGD sums to -1, found when USD starts
-        _expectRevertApprove(
-            0, r, abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, SGD, int256(-1))
+        expectSettleRevert(
+            r,
+            abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, SGD, int256(-1))
         );
-        _expectRevertApprove(
-            0,
+        expectSettleRevert(
             resultFor(1, 3, 0, positions1(banks[0], SGD, 42)),
             abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, SGD, int256(42))
         );
@@ -454,8 +461,7 @@ contract ClearingResultsTest is HubTest {
     function test_approve_revertsUnknownParticipant() public {
         // stranger (0x5757) sorts before the banks (0xB000..)
         NetPosition[] memory ps = positions2(stranger, 10, banks[0], -10, SGD);
-        _expectRevertApprove(
-            0,
+        expectSettleRevert(
             resultFor(1, 3, 0, ps),
             abi.encodeWithSelector(IMembership.UnknownParticipant.selector, stranger)
         );
@@ -469,8 +475,7 @@ contract ClearingResultsTest is HubTest {
         ps[1] = NetPosition(banks[1], EUR, 1);
         ps[2] = NetPosition(banks[0], SGD, -1);
         ps[3] = NetPosition(banks[1], SGD, 1);
-        _expectRevertApprove(
-            0,
+        expectSettleRevert(
             resultFor(1, 3, 0, ps),
             abi.encodeWithSelector(ISettlementAccounts.UnknownCurrency.selector, EUR)
         );
@@ -485,14 +490,13 @@ contract ClearingResultsTest is HubTest {
     function test_approve_revertsDebitCapExceeded() public {
         int256 limit = int256(FUNDING + CAP);
         NetPosition[] memory ps = positions2(banks[0], -(limit + 1), banks[1], limit + 1, SGD);
-        _expectRevertApprove(
-            0,
+        expectSettleRevert(
             resultFor(1, 3, 0, ps),
             abi.encodeWithSelector(
                 IClearingResults.DebitCapExceeded.selector, banks[0], SGD, -int256(CAP) - 1, CAP
             )
         );
-        vm.assertEq(hub.approvals(1, hub.hashResult(resultFor(1, 3, 0, ps))), 0, "nothing recorded");
+        vm.assertEq(hub.approvals(1, hub.hashResult(header(resultFor(1, 3, 0, ps)))), 0, "nothing recorded");
         vm.assertFalse(hub.hasApproved(1, oracles[0]), "not approved");
         // exactly at the cap is fine
         ps = positions2(banks[0], -limit, banks[1], limit, SGD);
@@ -507,8 +511,7 @@ contract ClearingResultsTest is HubTest {
         hub.fund(banks[1], EUR, 10);
         vm.stopPrank();
         NetPosition[] memory ps = positions2(banks[0], 10, banks[1], -11, EUR);
-        _expectRevertApprove(
-            0,
+        expectSettleRevert(
             resultFor(1, 3, 0, ps),
             abi.encodeWithSelector(IClearingResults.DebitCapExceeded.selector, banks[1], EUR, int256(-1), 0)
         );
@@ -606,136 +609,7 @@ contract ClearingResultsTest is HubTest {
         vm.assertTrue(s, "settles");
     }
 
-    // ============================================================================ approvals by hash
-
-    function _expectRevertApproveHash(uint256 oracleIndex, uint64 id, bytes32 h, bytes memory err) internal {
-        vm.expectRevert(err);
-        vm.prank(oracles[oracleIndex]);
-        hub.approveResultHash(id, h);
-    }
-
-    function test_approveHash_firstApprovalRecordsOnly() public {
-        ClearingResult memory r = _full();
-        bytes32 h = hub.hashResult(r);
-        vm.expectEmit(true, true, true, true, address(hub));
-        emit IClearingResults.ResultApproved(1, oracles[0], h, 1, 4);
-        vm.assertEq(approveHashAs(0, r), 1, "count");
-        vm.assertEq(hub.approvals(1, h), 1, "approvals");
-        vm.assertTrue(hub.hasApproved(1, oracles[0]), "o0");
-        vm.assertFalse(hub.hasApproved(1, oracles[1]), "o1");
-        vm.assertEq(balanceOf(banks[0], SGD), int256(FUNDING), "nothing applied");
-        assertStatus(1, CycleStatus.Closed);
-        (bytes32 sr,) = hub.roots(1);
-        vm.assertEq(sr, bytes32(0), "no roots yet");
-    }
-
-    /// @dev The k-th approval carries the full result; it counts together with the hash approvals.
-    function test_approveHash_fullResultAtKSettles() public {
-        ClearingResult memory r = _full();
-        bytes32 h = hub.hashResult(r);
-        approveHashAs(0, r);
-        vm.expectEmit(true, true, true, true, address(hub));
-        emit IClearingResults.NetPositionSettled(1, banks[0], SGD, -500, int256(FUNDING) - 500);
-        vm.expectEmit(true, true, true, true, address(hub));
-        emit IClearingResults.ResultApproved(1, oracles[1], h, 2, 4);
-        vm.expectEmit(true, false, false, true, address(hub));
-        emit IClearingResults.CycleSettled(1, h, r.settledRoot, bytes32(0), 3, 0);
-        (bytes32 h2, bool settled) = approveAs(1, r);
-        vm.assertEq(h2, h, "same hash");
-        vm.assertTrue(settled, "settled");
-        vm.assertEq(hub.cycle(1).resultHash, h, "resultHash stored");
-        vm.assertEq(balanceOf(banks[2], USD), int256(FUNDING) - 300, "applied");
-        (bytes32 sr,) = hub.roots(1);
-        vm.assertEq(sr, r.settledRoot, "root");
-    }
-
-    /// @dev A hash approval never settles: nothing could be validated or applied.
-    function test_approveHash_revertsResultRequiredAtK() public {
-        ClearingResult memory r = _full();
-        bytes32 h = hub.hashResult(r);
-        approveHashAs(0, r);
-        _expectRevertApproveHash(1, 1, h, abi.encodeWithSelector(IClearingResults.ResultRequired.selector, 1, h));
-        vm.assertFalse(hub.hasApproved(1, oracles[1]), "not recorded");
-        vm.assertEq(hub.approvals(1, h), 1, "count unchanged");
-        // with k = 3 the second may be a hash, the third may not
-        vm.prank(admin);
-        hub.setThreshold(3);
-        approveHashAs(0, r);
-        vm.assertEq(approveHashAs(1, r), 2, "second by hash");
-        _expectRevertApproveHash(2, 1, h, abi.encodeWithSelector(IClearingResults.ResultRequired.selector, 1, h));
-        (, bool settled) = approveAs(2, r);
-        vm.assertTrue(settled, "the third, with the result, settles");
-    }
-
-    function test_approveHash_revertsNotOracle() public {
-        bytes32 h = hub.hashResult(_full());
-        address[3] memory who = [banks[0], admin, auditor];
-        for (uint256 i; i < who.length; ++i) {
-            vm.expectRevert(abi.encodeWithSelector(IMembership.NotOracle.selector, who[i]));
-            vm.prank(who[i]);
-            hub.approveResultHash(1, h);
-        }
-    }
-
-    /// @dev Once k is set no committee change can leave an invalid (n, k) (Membership), so the only
-    ///      misconfigured committee is one whose threshold was never set.
-    function test_approveHash_revertsCommitteeMisconfigured() public {
-        SettlementHub h = new SettlementHub(admin);
-        vm.startPrank(admin);
-        for (uint256 i; i < 3; ++i) {
-            h.addOracle(oracles[i]);
-        }
-        h.closeCycle();
-        vm.stopPrank();
-        vm.expectRevert(abi.encodeWithSelector(IClearingResults.CommitteeMisconfigured.selector, 3, 0));
-        vm.prank(oracles[0]);
-        h.approveResultHash(1, keccak256("h"));
-    }
-
-    function test_approveHash_revertsCycleNotReady() public {
-        bytes32 h = keccak256("h");
-        _expectRevertApproveHash(0, 2, h, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(2)));
-        _expectRevertApproveHash(0, 0, h, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(0)));
-        closeAsAdmin(); // 2 closed while 1 awaits
-        _expectRevertApproveHash(0, 2, h, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(2)));
-        ClearingResult memory r = _full();
-        settle(r);
-        // replay of the settled cycle, by hash, from every oracle
-        for (uint256 i; i < 3; ++i) {
-            _expectRevertApproveHash(
-                i, 1, hub.hashResult(r), abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(1))
-            );
-        }
-    }
-
-    function test_approveHash_revertsCycleNotReady_cancelled() public {
-        vm.prank(admin);
-        hub.cancelCycle(1, "x");
-        _expectRevertApproveHash(
-            0, 1, keccak256("h"), abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(1))
-        );
-    }
-
-    /// @dev One approval per member, cycle and epoch, whichever form it takes.
-    function test_approveHash_revertsAlreadyApproved() public {
-        ClearingResult memory r = _full();
-        bytes32 h = hub.hashResult(r);
-        bytes memory err = abi.encodeWithSelector(IClearingResults.AlreadyApproved.selector, uint64(1), oracles[0]);
-        approveHashAs(0, r);
-        _expectRevertApproveHash(0, 1, h, err);
-        _expectRevertApproveHash(0, 1, keccak256("another result"), err);
-        _expectRevertApprove(0, r, err);
-        approveAs(2, _withOtherRoot(r)); // a full approval, then a hash from the same member
-        _expectRevertApproveHash(
-            2, 1, h, abi.encodeWithSelector(IClearingResults.AlreadyApproved.selector, uint64(1), oracles[2])
-        );
-    }
-
-    function test_approveHash_revertsWhenPaused() public {
-        vm.prank(admin);
-        hub.pause();
-        _expectRevertApproveHash(0, 1, hub.hashResult(_full()), abi.encodeWithSignature("EnforcedPause()"));
-    }
+    // ============================================================================ the header
 
     function _withOtherRoot(ClearingResult memory r) internal pure returns (ClearingResult memory t) {
         t = ClearingResult(
@@ -744,92 +618,121 @@ contract ClearingResultsTest is HubTest {
         );
     }
 
-    /// @dev A tampered result presented in full has another hash: it does not combine with the hash
-    ///      approvals of the honest one, and the honest one still settles.
-    function test_approveHash_tamperedFullResultDoesNotCombine() public {
+    /// @dev The header's positionsHash is the documented chain's H_0 and its count the positions'.
+    function test_header_positionsHashIsTheChain() public view {
         ClearingResult memory r = _full();
-        bytes32 h = hub.hashResult(r);
-        approveHashAs(0, r);
-        ClearingResult memory tampered = _withOtherRoot(r);
-        (bytes32 ht, bool s1) = approveAs(1, tampered);
-        vm.assertNotEq(ht, h, "another hash");
-        vm.assertFalse(s1, "does not combine with the hash approval");
-        vm.assertEq(hub.approvals(1, ht), 1, "tampered: one");
-        vm.assertEq(hub.approvals(1, h), 1, "honest: one");
-        vm.assertEq(balanceOf(banks[0], SGD), int256(FUNDING), "nothing applied");
-        (, bool s2) = approveAs(2, r);
-        vm.assertTrue(s2, "the honest result settles");
-        vm.assertEq(hub.cycle(1).resultHash, h, "honest hash");
-        (bytes32 sr,) = hub.roots(1);
-        vm.assertEq(sr, r.settledRoot, "honest root");
+        ResultHeader memory h = header(r);
+        bytes32 chain;
+        for (uint256 i = r.positions.length; i > 0; --i) {
+            NetPosition memory p = r.positions[i - 1];
+            chain = keccak256(abi.encode(p.participant, p.currency, p.net, chain));
+        }
+        vm.assertEq(h.positionsHash, chain, "H_0");
+        vm.assertEq(uint256(h.positionCount), 5, "count");
     }
 
-    /// @dev The hash of a result the contract refuses can be approved (it cannot be checked) but never
-    ///      settles: its full form is refused, and the valid result settles without it.
-    function test_approveHash_invalidResultNeverSettles() public {
-        ClearingResult memory bad = _full();
-        bad.positions[4].net = -299; // USD does not balance
-        approveHashAs(0, bad);
-        _expectRevertApprove(
-            1, bad, abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, USD, int256(1))
+    /// @dev positionsHash is zero exactly when positionCount is.
+    function test_approve_revertsPositionsHashCountMismatch() public {
+        ResultHeader memory h = header(_full());
+        h.positionCount = 0;
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingResults.RootCountMismatch.selector, h.positionsHash, uint64(0))
         );
-        assertStatus(1, CycleStatus.Closed);
-        vm.assertFalse(hub.hasApproved(1, oracles[1]), "refused, not recorded");
-        ClearingResult memory r = _full();
-        (, bool s1) = approveAs(1, r);
-        vm.assertFalse(s1, "one approval of the valid result");
-        (, bool s2) = approveAs(2, r);
-        vm.assertTrue(s2, "two settle");
-        vm.assertEq(balanceOf(banks[2], USD), int256(FUNDING) - 300, "valid nets applied");
-    }
-
-    /// @dev A hash approved for one cycle counts for that cycle only: the result it stands for has its
-    ///      cycle id inside, so approving it on the next cycle never combines with that cycle's result.
-    function test_approveHash_replayOnAnotherCycleNeverCombines() public {
-        ClearingResult memory r1 = _full();
-        bytes32 h1 = settle(r1);
-        Obligation memory o = interbank(banks[3], banks[4], 7);
-        submitOne(o);
-        uint64 id = closeAsAdmin();
         vm.prank(oracles[0]);
-        hub.approveResultHash(id, h1); // replayed hash: recorded for cycle 2, but of no cycle-2 result
-        ClearingResult memory r2 = realResult(id, one(o), new Obligation[](0));
-        (bytes32 h2, bool s) = approveAs(1, r2);
-        vm.assertNotEq(h2, h1, "cycle-bound hash");
-        vm.assertFalse(s, "the replayed approval does not count");
-        (, s) = approveAs(2, r2);
-        vm.assertTrue(s, "settles with two approvals of its own");
+        hub.approveResult(h);
+        h = header(_full());
+        h.positionsHash = 0;
+        vm.expectRevert(abi.encodeWithSelector(IClearingResults.RootCountMismatch.selector, bytes32(0), uint64(5)));
+        vm.prank(oracles[0]);
+        hub.approveResult(h);
     }
 
-    function test_approveHash_epochChangeInvalidates() public {
+    /// @dev The k-th approval accepts: ResultApproved then ResultAccepted, the cycle is Settling with its
+    ///      roots stored, nothing is applied yet and the next cycle is not ready.
+    function test_approve_kthApprovalAccepts() public {
         ClearingResult memory r = _full();
-        bytes32 h = hub.hashResult(r);
-        approveHashAs(0, r);
-        vm.prank(admin);
-        hub.setThreshold(2); // new epoch
-        vm.assertEq(hub.approvals(1, h), 0, "old approval gone");
-        vm.assertFalse(hub.hasApproved(1, oracles[0]), "old approval gone");
-        (, bool s) = approveAs(1, r);
-        vm.assertFalse(s, "the earlier hash approval does not count");
-        (, s) = approveAs(0, r);
-        vm.assertTrue(s, "o0 may approve again in the new epoch: with the result, it settles");
+        ResultHeader memory hd = header(r);
+        (bytes32 h,) = approveAs(0, r);
+        closeAsAdmin(); // cycle 2 closes while 1 awaits
+        vm.recordLogs();
+        vm.expectEmit(true, true, true, true, address(hub));
+        emit IClearingResults.ResultApproved(1, oracles[1], h, 2, 4);
+        vm.expectEmit(true, false, false, true, address(hub));
+        emit IClearingResults.ResultAccepted(1, h, r.settledRoot, bytes32(0), 3, 0, 5, hd.positionsHash);
+        (, bool accepted) = approveAs(1, r);
+        vm.assertTrue(accepted, "accepted");
+        assertStatus(1, CycleStatus.Settling);
+        vm.assertEq(hub.cycle(1).resultHash, h, "resultHash stored");
+        (bytes32 sr,) = hub.roots(1);
+        vm.assertEq(sr, r.settledRoot, "roots of the accepted result");
+        SettlementProgress memory p = hub.settlement();
+        vm.assertEq(uint256(p.cycleId), 1, "settling");
+        vm.assertEq(p.resultHash, h, "hash");
+        vm.assertEq(uint256(p.applied), 0, "none applied");
+        vm.assertEq(uint256(p.count), 5, "count");
+        vm.assertEq(p.nextHash, hd.positionsHash, "next = H_0");
+        vm.assertFalse(p.unwinding, "not unwinding");
+        vm.assertEq(balanceOf(banks[0], SGD), int256(FUNDING), "nothing applied");
+        vm.assertEq(uint256(hub.cycle(2).readyBlock), 0, "2 not ready");
+        vm.assertEq(uint256(hub.nextCycleToFinalize()), 1, "1 still next");
+        // the ballot is over: no approvals are reported, and no more are taken
+        vm.assertEq(hub.approvals(1, h), 0, "no ballot");
+        _expectRevertApprove(2, r, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, uint64(1)));
     }
 
-    /// @dev Competing hashes are counted apart, each toward its own result.
-    function test_approveHash_competingHashes() public {
+    /// @dev Competing headers are counted apart, each toward its own result.
+    function test_approve_competingHeaders() public {
         vm.prank(admin);
         hub.setThreshold(3);
         ClearingResult memory r = _full();
         ClearingResult memory other = _withOtherRoot(r);
-        vm.assertEq(approveHashAs(0, other), 1, "other leads");
-        vm.assertEq(approveHashAs(1, r), 1, "r");
-        vm.assertEq(hub.approvals(1, hub.hashResult(other)), 1, "other");
-        vm.assertEq(hub.approvals(1, hub.hashResult(r)), 1, "r");
+        approveAs(0, other);
+        approveAs(1, r);
+        vm.assertEq(hub.approvals(1, hub.hashResult(header(other))), 1, "other");
+        vm.assertEq(hub.approvals(1, hub.hashResult(header(r))), 1, "r");
         (, bool s) = approveAs(2, r);
         vm.assertFalse(s, "two of three");
-        vm.assertEq(hub.approvals(1, hub.hashResult(r)), 2, "r: two");
+        vm.assertEq(hub.approvals(1, hub.hashResult(header(r))), 2, "r: two");
     }
 
+    /// @dev Positions with the same count but other nets have another chain, so another header hash.
+    function test_approve_tamperedPositionsDoNotCombine() public {
+        ClearingResult memory r = _full();
+        ClearingResult memory tampered = _full();
+        tampered.positions[0].net -= 1;
+        tampered.positions[1].net += 1;
+        (bytes32 h,) = approveAs(0, r);
+        (bytes32 ht, bool s) = approveAs(1, tampered);
+        vm.assertNotEq(ht, h, "another hash");
+        vm.assertFalse(s, "does not combine");
+        (, s) = approveAs(2, r);
+        vm.assertTrue(s, "the honest header is accepted");
+        applyAll(r);
+        vm.assertEq(balanceOf(banks[0], SGD), int256(FUNDING) - 500, "honest nets applied");
+    }
+
+    /// @dev A colluding majority's invalid result is accepted (the header cannot show it), but no chunk
+    ///      of it applies; the admin cancels the cycle and its whole input carries.
+    function test_approve_invalidAcceptedResultIsCancelled() public {
+        ClearingResult memory bad = _full();
+        bad.positions[4].net = -299; // USD does not balance
+        accept(bad);
+        vm.expectRevert(abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, USD, int256(1)));
+        applyAll(bad);
+        (uint64 applied,) = applyChunk(bad, 0, 3); // SGD is fine on its own
+        vm.assertEq(uint256(applied), 3, "SGD applied");
+        vm.expectRevert(abi.encodeWithSelector(IClearingResults.NetsDoNotBalance.selector, USD, int256(1)));
+        applyChunk(bad, 3, 5);
+        vm.prank(admin);
+        hub.cancelCycle(1, "invalid result");
+        unwindChunk(bad, 0, 3);
+        assertStatus(1, CycleStatus.Cancelled);
+        vm.assertEq(balanceOf(banks[0], SGD), int256(FUNDING), "restored");
+        (, uint64 carried) = hub.carry();
+        vm.assertEq(uint256(carried), 3, "whole input carries");
+        (bytes32 sr,) = hub.roots(1);
+        vm.assertEq(sr, bytes32(0), "roots withdrawn");
+    }
     // ============================================================================ pause
 
     function test_approve_revertsWhenPaused() public {
@@ -839,37 +742,46 @@ contract ClearingResultsTest is HubTest {
         _expectRevertApprove(0, r, abi.encodeWithSignature("EnforcedPause()"));
         vm.prank(admin);
         hub.unpause();
-        settle(r);
+        accept(r);
+        // chunks are refused while paused, too
+        vm.prank(admin);
+        hub.pause();
+        vm.expectRevert(abi.encodeWithSignature("EnforcedPause()"));
+        applyAll(r);
+        vm.prank(admin);
+        hub.unpause();
+        applyAll(r);
+        assertStatus(1, CycleStatus.Settled);
     }
 
     // ============================================================================ hashResult
 
     function test_hashResult_bindsChainIdAndAddress() public {
         ClearingResult memory r = _full();
-        bytes32 h = hub.hashResult(r);
+        bytes32 h = hub.hashResult(header(r));
         vm.assertEq(
             h,
             keccak256(
-                abi.encode(keccak256("SettlementHub.ClearingResult.v1"), block.chainid, address(hub), r)
+                abi.encode(keccak256("SettlementHub.ClearingResult.v2"), block.chainid, address(hub), header(r))
             ),
             "formula"
         );
         uint256 original = block.chainid;
         vm.chainId(original + 1);
-        bytes32 other = hub.hashResult(r);
+        bytes32 other = hub.hashResult(header(r));
         vm.assertNotEq(other, h, "chain id bound");
         vm.assertEq(other, Model.resultHash(r, original + 1, address(hub)), "new chain id");
         vm.chainId(original);
         SettlementHub twin = new SettlementHub(admin);
-        vm.assertNotEq(twin.hashResult(r), h, "address bound");
-        vm.assertEq(twin.hashResult(r), Model.resultHash(r, block.chainid, address(twin)), "twin formula");
+        vm.assertNotEq(twin.hashResult(header(r)), h, "address bound");
+        vm.assertEq(twin.hashResult(header(r)), Model.resultHash(r, block.chainid, address(twin)), "twin formula");
         ClearingResult memory moved = _full();
         moved.cycleId = 2;
-        vm.assertNotEq(hub.hashResult(moved), h, "cycle bound");
+        vm.assertNotEq(hub.hashResult(header(moved)), h, "cycle bound");
         ClearingResult memory tweaked = _full();
         tweaked.positions[0].net -= 1;
         tweaked.positions[1].net += 1;
-        vm.assertNotEq(hub.hashResult(tweaked), h, "positions bound");
+        vm.assertNotEq(hub.hashResult(header(tweaked)), h, "positions bound");
     }
 
     /// @dev Approvals on another chain id count under another hash.

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {HubTest} from "../utils/HubTest.sol";
+import {ClearingResult} from "../utils/HubFixture.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
@@ -9,7 +10,6 @@ import {SettlementHub} from "../../../contracts/SettlementHub.sol";
 import {ISettlementHub} from "../../../contracts/interfaces/ISettlementHub.sol";
 import {IClearingCycles} from "../../../contracts/interfaces/IClearingCycles.sol";
 import {
-    ClearingResult,
     CycleStatus,
     NetPosition,
     NettingStrategy,
@@ -64,11 +64,7 @@ contract SettlementHubTest is HubTest {
         ClearingResult memory r = resultFor(1, 0, 0, new NetPosition[](0));
         vm.expectRevert(err);
         vm.prank(oracles[0]);
-        hub.approveResult(r);
-        bytes32 h = hub.hashResult(r);
-        vm.expectRevert(err);
-        vm.prank(oracles[0]);
-        hub.approveResultHash(1, h);
+        hub.approveResult(header(r));
         vm.startPrank(admin);
         hub.fund(banks[0], SGD, 1);
         hub.registerParticipant(stranger, ParticipantKind.Bank, "s");

@@ -2,10 +2,11 @@
 pragma solidity ^0.8.28;
 
 import {HubTest, Obligation} from "../utils/HubTest.sol";
+import {ClearingResult} from "../utils/HubFixture.sol";
 import {IMembership} from "../../../contracts/interfaces/IMembership.sol";
 import {ISettlementAccounts} from "../../../contracts/interfaces/ISettlementAccounts.sol";
 import {
-    MAX_AMOUNT, ClearingResult, NetPosition, ParticipantKind
+    MAX_AMOUNT, NetPosition, ParticipantKind
 } from "../../../contracts/types/SettlementTypes.sol";
 
 contract SettlementAccountsTest is HubTest {
@@ -158,12 +159,12 @@ contract SettlementAccountsTest is HubTest {
         id = closeAsAdmin();
         NetPosition[] memory paying = positions2(banks[0], -1, banks[1], 1, SGD);
         ClearingResult memory r = resultFor(id, 0, 0, paying);
-        vm.expectRevert(
+        expectSettleRevert(
+            r,
             abi.encodeWithSignature(
                 "DebitCapExceeded(address,bytes3,int256,uint256)", banks[0], SGD, int256(-11), uint256(0)
             )
         );
-        approveAs(0, r);
         settle(resultFor(id, 0, 0, positions2(banks[0], 4, banks[1], -4, SGD)));
         vm.assertEq(balanceOf(banks[0], SGD), -6, "receiving is allowed");
     }

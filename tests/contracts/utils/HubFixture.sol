@@ -5,12 +5,69 @@ import {TestBase} from "./Vm.sol";
 import {SettlementHub} from "../../../contracts/SettlementHub.sol";
 import {ObligationLeaf} from "../../../contracts/libraries/ObligationLeaf.sol";
 import {
-    ClearingResult,
     NetPosition,
     ObligationInput,
     ObligationKind,
-    ParticipantKind
+    ParticipantKind,
+    ResultHeader
 } from "../../../contracts/types/SettlementTypes.sol";
+
+/// @notice A clearing result as the tests build it: the header's fields plus the positions its hash
+///         chain binds (`ResultChain.header` turns it into what members approve).
+struct ClearingResult {
+    uint64 cycleId;
+    bytes32 inputCommitment;
+    bytes32 settledRoot;
+    bytes32 deferredRoot;
+    uint64 settledCount;
+    uint64 deferredCount;
+    NetPosition[] positions;
+}
+
+/// @notice The documented hash chain over a result's positions, rebuilt independently of the hub:
+///         H_n = 0, H_i = keccak256(abi.encode(p_i.participant, p_i.currency, p_i.net, H_{i+1})).
+library ResultChain {
+    /// @dev Every chain value H_0 .. H_n (n + 1 of them; H_n = 0).
+    function hashes(NetPosition[] memory ps) internal pure returns (bytes32[] memory hs) {
+        uint256 n = ps.length;
+        hs = new bytes32[](n + 1);
+        for (uint256 i = n; i > 0; --i) {
+            NetPosition memory p = ps[i - 1];
+            hs[i - 1] = keccak256(abi.encode(p.participant, p.currency, p.net, hs[i]));
+        }
+    }
+
+    /// @dev H_0, the header's `positionsHash` (0 for no positions).
+    function root(NetPosition[] memory ps) internal pure returns (bytes32) {
+        return hashes(ps)[0];
+    }
+
+    /// @dev The header members approve for `r`.
+    function header(ClearingResult memory r) internal pure returns (ResultHeader memory h) {
+        h = ResultHeader(
+            r.cycleId,
+            r.inputCommitment,
+            r.settledRoot,
+            r.deferredRoot,
+            r.settledCount,
+            r.deferredCount,
+            uint64(r.positions.length),
+            root(r.positions)
+        );
+    }
+
+    /// @dev Positions `start` .. `end - 1` of `ps`, copied (a test may tamper with the chunk alone).
+    function slice(NetPosition[] memory ps, uint256 start, uint256 end)
+        internal
+        pure
+        returns (NetPosition[] memory out)
+    {
+        out = new NetPosition[](end - start);
+        for (uint256 i = start; i < end; ++i) {
+            out[i - start] = NetPosition(ps[i].participant, ps[i].currency, ps[i].net);
+        }
+    }
+}
 
 /// @notice A deployed hub with a small consortium: 5 banks, 3 wallet providers, 3 oracles (k = 2),
 ///         an auditor, SGD and USD registered, every account funded and given a debit cap.
@@ -122,6 +179,11 @@ abstract contract HubFixture is TestBase {
     function closeAsAdmin() internal returns (uint64 id) {
         vm.prank(admin);
         id = hub.closeCycle();
+    }
+
+    /// @dev The header members approve for `r`.
+    function header(ClearingResult memory r) internal pure returns (ResultHeader memory) {
+        return ResultChain.header(r);
     }
 
     /// @dev A result settling everything with the given positions (roots are opaque non-zero tags).

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {HubFixture} from "./HubFixture.sol";
+import {ClearingResult, HubFixture, ResultChain} from "./HubFixture.sol";
 import {Vm} from "./Vm.sol";
 import {IClearingCycles} from "../../../contracts/interfaces/IClearingCycles.sol";
 import {
-    ClearingResult,
     Cycle,
     CycleStatus,
     NetPosition,
     ObligationInput,
-    ObligationKind
+    ObligationKind,
+    SettlementProgress
 } from "../../../contracts/types/SettlementTypes.sol";
 
 /// @notice An obligation as the tests model it (what the leaf and the canonical record are made of).
@@ -29,7 +29,7 @@ struct Obligation {
 /// @notice Independent re-implementations of the documented commitments and the OpenZeppelin
 ///         StandardMerkleTree, shared by the unit, fuzz and invariant tests.
 library Model {
-    bytes32 internal constant DOMAIN_TAG = keccak256("SettlementHub.ClearingResult.v1");
+    bytes32 internal constant DOMAIN_TAG = keccak256("SettlementHub.ClearingResult.v2");
 
     /// @dev The canonical 152-byte record: payee ‖ currency ‖ kind ‖ amount ‖ ref ‖ payerAccount ‖ payeeAccount.
     function canonical(Obligation memory o) internal pure returns (bytes memory) {
@@ -80,7 +80,7 @@ library Model {
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encode(DOMAIN_TAG, chainId, hub, r));
+        return keccak256(abi.encode(DOMAIN_TAG, chainId, hub, ResultChain.header(r)));
     }
 
     function input(Obligation memory o) internal pure returns (ObligationInput memory) {
@@ -303,28 +303,85 @@ abstract contract HubTest is HubFixture {
         r.positions = Model.nets(settled);
     }
 
+    /// @dev Approves `r`'s header as oracle `oracleIndex`; `accepted` when this approval reached k.
     function approveAs(uint256 oracleIndex, ClearingResult memory r)
         internal
-        returns (bytes32 h, bool settled)
+        returns (bytes32 h, bool accepted)
     {
         vm.prank(oracles[oracleIndex]);
-        return hub.approveResult(r);
+        return hub.approveResult(header(r));
     }
 
-    /// @dev Approves `r` by its hash (`approveResultHash`) as oracle `oracleIndex`; returns the count.
-    function approveHashAs(uint256 oracleIndex, ClearingResult memory r) internal returns (uint256) {
-        bytes32 h = hub.hashResult(r);
-        vm.prank(oracles[oracleIndex]);
-        return hub.approveResultHash(r.cycleId, h);
+    /// @dev Two approvals (k = 2) of `r`'s header, as oracles 0 and 1: the second accepts it.
+    function accept(ClearingResult memory r) internal returns (bytes32 h) {
+        (, bool first) = approveAs(0, r);
+        vm.assertFalse(first, "one approval does not accept");
+        bool accepted;
+        (h, accepted) = approveAs(1, r);
+        vm.assertTrue(accepted, "second approval accepts");
     }
 
-    /// @dev Two approvals (k = 2) as the oracle node sends them: the hash, then the full result, which
-    ///      settles `r`.
+    /// @dev Applies positions `start` .. `end - 1` of `r` with their chain value H_end as `rest`.
+    function applyChunk(ClearingResult memory r, uint256 start, uint256 end)
+        internal
+        returns (uint64 applied, bool settled)
+    {
+        NetPosition[] memory chunk = ResultChain.slice(r.positions, start, end);
+        bytes32 rest = ResultChain.hashes(r.positions)[end];
+        return hub.settlePositions(r.cycleId, chunk, rest);
+    }
+
+    /// @dev Applies every position of `r` in one chunk (nothing when it has none).
+    function applyAll(ClearingResult memory r) internal returns (uint64 applied, bool settled) {
+        if (r.positions.length == 0) return (0, statusOf(r.cycleId) == CycleStatus.Settled);
+        return applyChunk(r, 0, r.positions.length);
+    }
+
+    /// @dev Applies `r` from `settlement().applied` in chunks of `size` positions (the last may be shorter).
+    function applyInChunks(ClearingResult memory r, uint256 size) internal returns (bool settled) {
+        uint256 n = r.positions.length;
+        for (uint256 start = hub.settlement().applied; start < n; start += size) {
+            uint256 end = start + size < n ? start + size : n;
+            (, settled) = applyChunk(r, start, end);
+            vm.assertEq(settled, end == n, "settled with the last chunk only");
+        }
+    }
+
+    /// @dev Reverses applied positions `start` .. `end - 1` of `r` (`unwindPositions`).
+    function unwindChunk(ClearingResult memory r, uint256 start, uint256 end)
+        internal
+        returns (uint64 unwound, bool cancelled)
+    {
+        NetPosition[] memory chunk = ResultChain.slice(r.positions, start, end);
+        bytes32 rest = ResultChain.hashes(r.positions)[end];
+        return hub.unwindPositions(r.cycleId, chunk, rest);
+    }
+
+    /// @dev Approval by two oracles (k = 2), then every position in one chunk: settles `r`.
     function settle(ClearingResult memory r) internal returns (bytes32 h) {
-        vm.assertEq(approveHashAs(0, r), 1, "first approval by hash");
-        bool settled;
-        (h, settled) = approveAs(1, r);
-        vm.assertTrue(settled, "second approval settles");
+        h = accept(r);
+        if (r.positions.length != 0) {
+            (uint64 applied, bool settled) = applyAll(r);
+            vm.assertEq(uint256(applied), r.positions.length, "all applied");
+            vm.assertTrue(settled, "the last chunk settles");
+        }
+        assertStatus(r.cycleId, CycleStatus.Settled);
+    }
+
+    /// @dev `r` is accepted, then its positions in one chunk are refused with `err`; the state is then
+    ///      rolled back to before the approvals, so the test can go on with another result.
+    function expectSettleRevert(ClearingResult memory r, bytes memory err) internal {
+        uint256 snap = vm.snapshotState();
+        accept(r);
+        NetPosition[] memory ps = r.positions;
+        vm.expectRevert(err);
+        hub.settlePositions(r.cycleId, ps, bytes32(0));
+        vm.assertEq(uint256(hub.settlement().applied), 0, "nothing applied");
+        vm.revertToState(snap);
+    }
+
+    function progress() internal view returns (SettlementProgress memory) {
+        return hub.settlement();
     }
 
     /// @dev Settles cycle `id` deferring everything (no positions).

@@ -3,18 +3,20 @@ pragma solidity ^0.8.28;
 
 import {TestBase} from "../../utils/Vm.sol";
 import {Model, Obligation} from "../../utils/HubTest.sol";
+import {ClearingResult, ResultChain} from "../../utils/HubFixture.sol";
 import {SettlementHub} from "../../../../contracts/SettlementHub.sol";
 import {IMembership} from "../../../../contracts/interfaces/IMembership.sol";
 import {ISettlementAccounts} from "../../../../contracts/interfaces/ISettlementAccounts.sol";
 import {IClearingCycles} from "../../../../contracts/interfaces/IClearingCycles.sol";
 import {IClearingResults} from "../../../../contracts/interfaces/IClearingResults.sol";
 import {
-    ClearingResult,
     Cycle,
     CycleStatus,
     NetPosition,
     ObligationKind,
-    ParticipantKind
+    ParticipantKind,
+    ResultHeader,
+    SettlementProgress
 } from "../../../../contracts/types/SettlementTypes.sol";
 
 /// @notice Drives the hub through random sequences of submissions (valid and invalid), closings,
@@ -54,9 +56,21 @@ contract SettlementHandler is TestBase {
     bytes32 public modelCarry;
     uint64 public modelCarryCount;
     bytes internal _lastSettled; // abi-encoded ClearingResult
+    bytes internal _accepted; // abi.encode(ClearingResult, settled, deferred) of the settling cycle
+    uint64 public acceptedCycle; // the settling cycle (0 if none)
+    uint64 public ghostApplied; // its positions applied
+    uint64 public ghostUnwound; // and reversed
+    bool public ghostUnwinding;
+    bool internal _keepOne; // apply chunks but leave the last position (to cancel part way)
+    /// @dev Balance of each of the settling result's accounts when it was accepted (plus funding since):
+    ///      what unwinding must restore.
+    mapping(address => mapping(bytes3 => int256)) internal _restore;
 
     // ---------------------------------------------------------------- ghosts
     mapping(bytes3 => int256) public ghostNet; // funded minus defunded
+    /// @dev Nets of the settling result applied and not reversed, per currency (0 once a cycle is final).
+    mapping(bytes3 => int256) public ghostInFlight;
+    mapping(uint64 => bytes32) public ghostResultHash; // hash of the result accepted for a cycle
     mapping(uint64 => uint256) public ghostSettleCount;
     mapping(uint64 => uint256) public ghostFinalCount; // settled, failed or cancelled
     mapping(bytes32 => uint256) public ghostObligationSettled; // keccak(payer, ref) => times settled
@@ -293,6 +307,7 @@ contract SettlementHandler is TestBase {
     function cancel(uint256 seed) external tracked("cancel") {
         uint64 id = hub.nextCycleToFinalize();
         if (seed % 4 == 0) id = hub.currentCycleId(); // sometimes the open cycle: refused
+        if (id == acceptedCycle) return _cancelSettling(seed, seed % 3 != 0); // the settling cycle
         bool ready = id == hub.nextCycleToFinalize() && hub.cycle(id).status == CycleStatus.Closed;
         vm.prank(admin);
         try hub.cancelCycle(id, "handler") {
@@ -313,6 +328,15 @@ contract SettlementHandler is TestBase {
     function fail(uint256 seed) external tracked("fail") {
         uint64 id = hub.nextCycleToFinalize();
         Cycle memory c = hub.cycle(id);
+        if (c.status == CycleStatus.Settling) {
+            // a settling cycle never fails: anyone can apply its chunks
+            try hub.failCycle(id) {
+                _unexpected("settling cycle failed", "");
+            } catch (bytes memory reason) {
+                _check("fail settling", reason, abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, id));
+            }
+            return;
+        }
         if (c.status != CycleStatus.Closed) return;
         (, uint64 timeout,) = hub.cycleConfig();
         if (timeout == 0) {
@@ -352,75 +376,382 @@ contract SettlementHandler is TestBase {
 
     // ============================================================================ settlement
 
-    /// @dev Computes a valid result for the ready cycle and approves it until it settles.
+    /// @dev Computes a valid result for the ready cycle, approves it until it is accepted, and applies its
+    ///      positions in random chunks (a cycle already settling is continued, one unwinding is unwound).
     ///      mode 0: defer everything; 1: greedy FIFO within headroom; 2: greedy with random deferrals.
     ///      With no cycle ready, the admin closes the open one first if it has any input, so that every
     ///      run settles obligations (``afterInvariant`` requires it) rather than depend on a close being
-    ///      drawn between a submission and a settle.
+    ///      drawn between a submission and a settle. Each path (cancel before any chunk, cancel after
+    ///      some chunks and unwind, settle in several chunks) is taken first while this run has not hit
+    ///      it yet, one after the other in the same call, so that ``afterInvariant`` can require all.
     function settle(uint256 seed, uint256 mode) external tracked("settle") {
+        // a cancellation path that this run had not hit yet is followed by the next path at once
+        for (uint256 round; round < 3 && _settleOnce(seed, mode); ++round) {
+            seed = uint256(keccak256(abi.encode(seed, "again")));
+        }
+    }
+
+    /// @dev One settlement (or cancellation) of the cycle next in line; true when it cancelled the cycle
+    ///      while some path is still missing from this run, so that `settle` goes on with the next cycle.
+    function _settleOnce(uint256 seed, uint256 mode) internal returns (bool again) {
         uint64 id = hub.nextCycleToFinalize();
-        if (hub.cycle(id).status != CycleStatus.Closed) {
-            if (hub.cycle(id).count == 0 && _pending.length == 0) return; // nothing to settle yet
+        CycleStatus status = hub.cycle(id).status;
+        if (status == CycleStatus.Settling) {
+            if (ghostUnwinding) _unwind(seed, true);
+            else _applyChunks(seed, type(uint256).max);
+            return false;
+        }
+        if (status != CycleStatus.Closed) {
+            if (hub.cycle(id).count == 0 && _pending.length == 0) return false; // nothing to settle yet
             _close(1 + 3 * (seed % 5)); // as the admin
             ++calls["hit:closedToSettle"];
-            if (hub.cycle(id).status != CycleStatus.Closed) return _unexpected("close to settle failed", "");
+            if (hub.cycle(id).status != CycleStatus.Closed) {
+                _unexpected("close to settle failed", "");
+                return false;
+            }
         }
+        uint256 path = _nextPath(seed);
+        if (path != 0 || calls["hit:settledInChunks"] == 0) mode = 1; // greedy: positions to apply
         (ClearingResult memory r, uint256[] memory settled, uint256[] memory deferred) =
             _compute(id, mode % 3, seed);
         if (hub.paused()) {
             vm.prank(_oracles[seed % 3]);
-            try hub.approveResult(r) {
+            try hub.approveResult(ResultChain.header(r)) {
                 _unexpected("approved while paused", "");
             } catch (bytes memory reason) {
                 _check("approve paused", reason, abi.encodeWithSignature("EnforcedPause()"));
             }
-            bytes32 hp = hub.hashResult(r);
-            vm.prank(_oracles[(seed % 3 + 1) % 3]);
-            try hub.approveResultHash(id, hp) {
-                _unexpected("approved a hash while paused", "");
-            } catch (bytes memory reason) {
-                _check("approve hash paused", reason, abi.encodeWithSignature("EnforcedPause()"));
-            }
-            return;
+            return false;
         }
-        bytes32 h = hub.hashResult(r);
-        (, uint256 threshold,) = hub.committee();
+        if (!_approveUntilAccepted(r, settled, deferred, seed)) return false;
+        uint256 n = r.positions.length;
+        if (n == 0) return false; // settled by the accepting approval
+        if (path == 1 && n >= 2) {
+            _keepOne = true; // some chunks, never the last
+            _applyChunks(seed, 1 + (seed >> 24) % 3);
+            _keepOne = false;
+            _cancelSettling(seed, true);
+            return acceptedCycle == 0 && _pathMissing();
+        }
+        if (path == 2) {
+            _cancelSettling(seed, true);
+            return acceptedCycle == 0 && _pathMissing();
+        }
+        // now and then leave the cycle settling part way, for the other actions to meet
+        _applyChunks(seed, calls["hit:settledInChunks"] != 0 && (seed >> 40) % 5 == 0 ? 1 : type(uint256).max);
+        return false;
+    }
+
+    function _pathMissing() internal view returns (bool) {
+        return calls["hit:cancelledAccepted"] == 0 || calls["hit:unwound"] == 0 || calls["hit:settledInChunks"] == 0;
+    }
+
+    /// @dev 0: settle in chunks; 1: cancel after some chunks, then unwind; 2: cancel before any chunk.
+    function _nextPath(uint256 seed) internal view returns (uint256) {
+        if (calls["hit:cancelledAccepted"] == 0) return 2;
+        if (calls["hit:unwound"] == 0) return 1;
+        if (calls["hit:settledInChunks"] == 0) return 0;
+        uint256 pick = (seed >> 16) % 6;
+        return pick == 0 ? 1 : pick == 1 ? 2 : 0;
+    }
+
+    /// @dev Approves `r` as members in turn until it is accepted; false if it was not (unexpected).
+    function _approveUntilAccepted(
+        ClearingResult memory r,
+        uint256[] memory settled,
+        uint256[] memory deferred,
+        uint256 seed
+    ) internal returns (bool) {
+        uint64 id = r.cycleId;
+        ResultHeader memory hd = ResultChain.header(r);
+        bytes32 h = hub.hashResult(hd);
         for (uint256 k; k < _oracles.length; ++k) {
             address oracle = _oracles[(seed % _oracles.length + k) % _oracles.length];
             if (hub.hasApproved(id, oracle)) continue;
             uint256 count = hub.approvals(id, h);
-            if (count + 1 < threshold && (seed >> k) % 2 == 0) {
-                // below the threshold a member may approve by hash (what the oracle node does)
-                vm.prank(oracle);
-                try hub.approveResultHash(id, h) returns (uint256 now_) {
-                    if (now_ != count + 1) _unexpected("hash approval miscounted", "");
-                    ++calls["hit:hashApproval"];
-                } catch (bytes memory reason) {
-                    return _unexpected("valid hash approval refused", reason);
-                }
-                continue;
-            }
-            if (count + 1 >= threshold && seed % 3 == 0) {
-                // the k-th approval must carry the result
-                vm.prank(oracle);
-                try hub.approveResultHash(id, h) {
-                    return _unexpected("a hash approval reached k", "");
-                } catch (bytes memory reason) {
-                    _check(
-                        "hash approval at k",
-                        reason,
-                        abi.encodeWithSelector(IClearingResults.ResultRequired.selector, id, h)
-                    );
-                }
-            }
             vm.prank(oracle);
-            try hub.approveResult(r) returns (bytes32, bool done) {
-                if (done) return _onSettled(r, settled, deferred, seed);
+            try hub.approveResult(hd) returns (bytes32 got, bool accepted) {
+                if (got != h) _unexpected("approval of another hash", "");
+                if (!accepted) {
+                    if (hub.approvals(id, h) != count + 1) _unexpected("approval miscounted", "");
+                    continue;
+                }
+                ghostResultHash[id] = h;
+                if (r.positions.length == 0) {
+                    if (hub.cycle(id).status != CycleStatus.Settled) _unexpected("empty result not settled", "");
+                    _onSettled(r, settled, deferred, seed);
+                    return true;
+                }
+                if (hub.cycle(id).status != CycleStatus.Settling) _unexpected("accepted, not settling", "");
+                ++calls["hit:accepted"];
+                _accepted = abi.encode(r, settled, deferred);
+                acceptedCycle = id;
+                ghostApplied = 0;
+                ghostUnwound = 0;
+                ghostUnwinding = false;
+                for (uint256 i; i < r.positions.length; ++i) {
+                    NetPosition memory p = r.positions[i];
+                    (_restore[p.participant][p.currency],) = hub.accountOf(p.participant, p.currency);
+                }
+                return true;
             } catch (bytes memory reason) {
-                return _unexpected("valid result refused", reason);
+                _unexpected("valid result refused", reason);
+                return false;
             }
         }
-        _unexpected("valid result did not settle", "");
+        _unexpected("valid result not accepted", "");
+        return false;
+    }
+
+    /// @dev Applies up to `maxChunks` chunks of random sizes of the settling cycle, trying a wrong chunk
+    ///      before each (refused with its named error, nothing changed), and checks after every chunk that
+    ///      money is conserved, caps hold, the cycle is settling and the next one not ready.
+    function _applyChunks(uint256 seed, uint256 maxChunks) internal {
+        (ClearingResult memory r, uint256[] memory settled, uint256[] memory deferred) =
+            abi.decode(_accepted, (ClearingResult, uint256[], uint256[]));
+        uint64 id = r.cycleId;
+        uint256 n = r.positions.length;
+        bytes32[] memory chain = ResultChain.hashes(r.positions);
+        uint256 chunks;
+        uint256 first = ghostApplied;
+        while (ghostApplied < n && chunks < maxChunks) {
+            uint256 start = ghostApplied;
+            uint256 salt = uint256(keccak256(abi.encode(seed, start, "chunk")));
+            uint256 left = n - start;
+            // the first chunk of a cycle that must be split leaves at least one position
+            bool split = left >= 2 && (_keepOne || (start == 0 && calls["hit:settledInChunks"] == 0));
+            if (left == 1 && _keepOne) return;
+            uint256 size = split ? 1 + salt % (left - 1) : 1 + salt % left;
+            if (salt % 3 != 0 || calls["hit:wrongChunkRefused"] == 0) {
+                _tryWrongChunk(r, chain, start, size, salt >> 8, false);
+            }
+            if (hub.paused()) {
+                try hub.settlePositions(id, ResultChain.slice(r.positions, start, start + size), chain[start + size]) {
+                    _unexpected("chunk applied while paused", "");
+                } catch (bytes memory reason) {
+                    _check("chunk paused", reason, abi.encodeWithSignature("EnforcedPause()"));
+                }
+                return;
+            }
+            try hub.settlePositions(id, ResultChain.slice(r.positions, start, start + size), chain[start + size])
+            returns (uint64 applied, bool done) {
+                ++chunks;
+                if (applied != start + size) _unexpected("applied miscounted", "");
+                if (done != (applied == n)) _unexpected("settled flag", "");
+                ghostApplied = uint64(start + size);
+                for (uint256 i = start; i < start + size; ++i) {
+                    NetPosition memory p = r.positions[i];
+                    ghostInFlight[p.currency] += p.net;
+                    (int256 balance, uint256 cap) = hub.accountOf(p.participant, p.currency);
+                    if (p.net < 0 && balance < -int256(cap)) ++ghostSettledBelowCap;
+                }
+                _checkConserved("after a chunk");
+                if (!done) {
+                    ++calls["hit:chunkApplied"];
+                    if (hub.cycle(id).status != CycleStatus.Settling) _unexpected("not settling mid-way", "");
+                    if (hub.cycle(id + 1).readyBlock != 0) _unexpected("next cycle ready mid-way", "");
+                    if (chunks == 1 && settled.length != 0) _checkNoProofWhileSettling(id, settled, seed);
+                    continue;
+                }
+                if (hub.cycle(id).status != CycleStatus.Settled) return _unexpected("last chunk did not settle", "");
+                if (first == 0 && chunks >= 2) ++calls["hit:settledInChunks"];
+                if (ghostInFlight[SGD] != 0 || ghostInFlight[USD] != 0) _unexpected("settled with nets in flight", "");
+                acceptedCycle = 0;
+                _onSettled(r, settled, deferred, seed);
+                return;
+            } catch (bytes memory reason) {
+                return _unexpected("valid chunk refused", reason);
+            }
+        }
+    }
+
+    /// @dev Sends a wrong chunk at `start` (of `size`) and expects its named error, with nothing changed.
+    function _tryWrongChunk(
+        ClearingResult memory r,
+        bytes32[] memory chain,
+        uint256 start,
+        uint256 size,
+        uint256 salt,
+        bool unwinding
+    ) internal {
+        uint64 id = r.cycleId;
+        uint256 end = unwinding ? ghostApplied : r.positions.length;
+        uint256 kind = salt % 6;
+        NetPosition[] memory chunk = ResultChain.slice(r.positions, start, start + size);
+        bytes32 rest = chain[start + size];
+        bytes memory expected = abi.encodeWithSelector(IClearingResults.ChunkMismatch.selector, id, uint64(start));
+        if (kind == 0) {
+            rest = keccak256(abi.encode(rest)); // wrong rest
+        } else if (kind == 1) {
+            chunk[salt % size].net += 1; // wrong positions
+        } else if (kind == 2 && start + size < end) {
+            chunk = ResultChain.slice(r.positions, start + 1, start + size + 1); // skipped a position
+            rest = chain[start + size + 1];
+        } else if (kind == 3) {
+            chunk = ResultChain.slice(r.positions, start, end + (end < r.positions.length ? 1 : 0));
+            if (end == r.positions.length) {
+                NetPosition[] memory longer = new NetPosition[](chunk.length + 1);
+                for (uint256 i; i < chunk.length; ++i) {
+                    longer[i] = chunk[i];
+                }
+                longer[chunk.length] = chunk[chunk.length - 1];
+                chunk = longer;
+            }
+            rest = chain[end < r.positions.length ? end + 1 : end];
+            expected = abi.encodeWithSelector(
+                IClearingResults.ChunkOutOfRange.selector, id, uint64(start), chunk.length, uint64(end)
+            ); // past the end
+        } else if (kind == 5 && start != 0) {
+            uint256 most = start < end - start ? start : end - start; // no longer than what is left
+            uint256 from = start - 1 - salt % most; // replay of positions already applied
+            chunk = ResultChain.slice(r.positions, from, start);
+            rest = chain[start];
+        } else {
+            chunk = new NetPosition[](0); // empty
+            expected = abi.encodeWithSelector(
+                IClearingResults.ChunkOutOfRange.selector, id, uint64(start), uint256(0), uint64(end)
+            );
+        }
+        (int256 before,) = hub.accountOf(r.positions[start].participant, r.positions[start].currency);
+        bytes memory reason;
+        bool ok;
+        if (unwinding) {
+            try hub.unwindPositions(id, chunk, rest) {
+                ok = true;
+            } catch (bytes memory why) {
+                reason = why;
+            }
+        } else {
+            if (hub.paused()) return;
+            try hub.settlePositions(id, chunk, rest) {
+                ok = true;
+            } catch (bytes memory why) {
+                reason = why;
+            }
+        }
+        if (ok) return _unexpected(unwinding ? "wrong unwind chunk accepted" : "wrong chunk accepted", "");
+        _check(unwinding ? "wrong unwind chunk" : "wrong chunk", reason, expected);
+        ++calls[unwinding ? "hit:wrongUnwindRefused" : "hit:wrongChunkRefused"];
+        (int256 after_,) = hub.accountOf(r.positions[start].participant, r.positions[start].currency);
+        SettlementProgress memory p = hub.settlement();
+        if (after_ != before || p.applied != ghostApplied || p.unwound != ghostUnwound) {
+            _unexpected("a refused chunk changed state", "");
+        }
+    }
+
+    /// @dev The admin cancels the settling cycle: at once with nothing applied, else it starts unwinding,
+    ///      and is unwound (`full`) or unwound part way.
+    function _cancelSettling(uint256 seed, bool full) internal {
+        uint64 id = acceptedCycle;
+        vm.prank(admin);
+        try hub.cancelCycle(id, "handler") {
+            if (ghostUnwinding) return _unexpected("cancelled twice", "");
+            if (ghostApplied == 0) {
+                if (hub.cycle(id).status != CycleStatus.Cancelled) return _unexpected("not cancelled", "");
+                ++calls["hit:cancelledAccepted"];
+                acceptedCycle = 0;
+                _carryWhole(id);
+                return;
+            }
+            ++calls["hit:unwindStarted"];
+            ghostUnwinding = true;
+            if (!hub.settlement().unwinding) _unexpected("not unwinding", "");
+        } catch (bytes memory reason) {
+            _check(
+                "cancel settling",
+                reason,
+                ghostUnwinding
+                    ? abi.encodeWithSelector(IClearingResults.SettlementIsUnwinding.selector, id)
+                    : bytes("(no revert)")
+            );
+            if (!ghostUnwinding) return;
+        }
+        _unwind(seed, full);
+    }
+
+    /// @dev Reverses applied positions in random chunks (all of them when `full`, else at least one chunk),
+    ///      checking that no position applies meanwhile and that the end restores every balance exactly.
+    function _unwind(uint256 seed, bool full) internal {
+        (ClearingResult memory r,,) = abi.decode(_accepted, (ClearingResult, uint256[], uint256[]));
+        uint64 id = r.cycleId;
+        bytes32[] memory chain = ResultChain.hashes(r.positions);
+        if (ghostApplied < r.positions.length && !hub.paused()) {
+            uint256 s = ghostApplied;
+            try hub.settlePositions(id, ResultChain.slice(r.positions, s, s + 1), chain[s + 1]) {
+                _unexpected("applied while unwinding", "");
+            } catch (bytes memory reason) {
+                _check("chunk while unwinding", reason, abi.encodeWithSelector(IClearingResults.SettlementIsUnwinding.selector, id));
+                ++calls["hit:settleWhileUnwinding"];
+            }
+        }
+        bool once;
+        while (ghostUnwound < ghostApplied && (full || !once)) {
+            once = true;
+            uint256 start = ghostUnwound;
+            uint256 salt = uint256(keccak256(abi.encode(seed, start, "unwind")));
+            uint256 size = 1 + salt % (ghostApplied - start);
+            if (salt % 2 == 0 || calls["hit:wrongUnwindRefused"] == 0) {
+                _tryWrongChunk(r, chain, start, size, salt >> 8, true);
+            }
+            try hub.unwindPositions(id, ResultChain.slice(r.positions, start, start + size), chain[start + size])
+            returns (uint64 unwound, bool cancelled) {
+                if (unwound != start + size) _unexpected("unwound miscounted", "");
+                ghostUnwound = uint64(start + size);
+                if (cancelled != (ghostUnwound == ghostApplied)) _unexpected("cancelled flag", "");
+                for (uint256 i = start; i < start + size; ++i) {
+                    NetPosition memory p = r.positions[i];
+                    ghostInFlight[p.currency] -= p.net;
+                    if (balanceOf(p.participant, p.currency) != _restore[p.participant][p.currency]) {
+                        _unexpected("unwound balance not restored", "");
+                    }
+                }
+                _checkConserved("after an unwind chunk");
+                ++calls["hit:unwindChunk"];
+            } catch (bytes memory reason) {
+                return _unexpected("valid unwind chunk refused", reason);
+            }
+        }
+        if (ghostUnwound < ghostApplied) return;
+        if (hub.cycle(id).status != CycleStatus.Cancelled) return _unexpected("unwound, not cancelled", "");
+        if (ghostInFlight[SGD] != 0 || ghostInFlight[USD] != 0) _unexpected("unwound with nets in flight", "");
+        ++calls["hit:unwound"];
+        acceptedCycle = 0;
+        ghostUnwinding = false;
+        _carryWhole(id);
+    }
+
+    /// @dev verifyObligation answers false for a settling cycle, even with a valid proof of a settled one.
+    function _checkNoProofWhileSettling(uint64 id, uint256[] memory idx, uint256 seed) internal {
+        bytes32[] memory tree = Model.buildTree(_leaves(idx));
+        Obligation memory o = _toObligation(idx[seed % idx.length]);
+        bytes32[] memory proof = Model.proof(tree, Model.leaf(o));
+        if (hub.verifyObligation(id, true, proof, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref)) {
+            _unexpected("obligation proved while settling", "");
+        }
+        ++calls["hit:noProofWhileSettling"];
+    }
+
+    /// @dev Applies one more chunk of the settling cycle (or reverses one while it unwinds).
+    function applyChunk(uint256 seed) external tracked("applyChunk") {
+        if (acceptedCycle == 0) return;
+        if (ghostUnwinding) return _unwind(seed, false);
+        _applyChunks(seed, 1);
+    }
+
+    /// @dev Per currency: sum of balances minus the nets in flight (applied, not yet settled) == totalBalance.
+    function _checkConserved(string memory when) internal {
+        bytes3[2] memory codes = [SGD, USD];
+        for (uint256 c; c < 2; ++c) {
+            int256 sum;
+            for (uint256 i; i < _members.length; ++i) {
+                sum += balanceOf(_members[i], codes[c]);
+            }
+            if (sum - ghostInFlight[codes[c]] != hub.totalBalance(codes[c])) _unexpected(when, "money");
+        }
+    }
+
+    function balanceOf(address who, bytes3 code) internal view returns (int256 b) {
+        (b,) = hub.accountOf(who, code);
     }
 
     /// @dev One oracle approves a valid result without settling (only when nobody approved yet).
@@ -431,19 +762,9 @@ contract SettlementHandler is TestBase {
             if (hub.hasApproved(id, _oracles[k])) return;
         }
         (ClearingResult memory r,,) = _compute(id, 1 + seed % 2, seed);
-        bytes32 h = hub.hashResult(r);
         vm.prank(_oracles[seed % _oracles.length]);
-        if ((seed >> 8) % 2 == 0) {
-            try hub.approveResultHash(id, h) returns (uint256 count) {
-                if (count != 1) _unexpected("a first hash approval miscounted", "");
-                ghostCarryHadPartial = true;
-            } catch (bytes memory reason) {
-                _unexpected("valid partial hash approval refused", reason);
-            }
-            return;
-        }
-        try hub.approveResult(r) returns (bytes32, bool done) {
-            if (done) _unexpected("a single approval settled", "");
+        try hub.approveResult(ResultChain.header(r)) returns (bytes32, bool done) {
+            if (done) _unexpected("a single approval accepted", "");
             ghostCarryHadPartial = true;
         } catch (bytes memory reason) {
             _unexpected("valid partial approval refused", reason);
@@ -476,7 +797,7 @@ contract SettlementHandler is TestBase {
             ? abi.encodeWithSignature("EnforcedPause()")
             : abi.encodeWithSelector(IClearingCycles.CycleNotReady.selector, r.cycleId);
         vm.prank(_oracles[seed % _oracles.length]);
-        try hub.approveResult(r) returns (bytes32, bool done) {
+        try hub.approveResult(ResultChain.header(r)) returns (bytes32, bool done) {
             if (done) ++ghostCyclesSettledTwice;
             _unexpected("replayed result accepted", "");
         } catch (bytes memory reason) {
@@ -504,6 +825,7 @@ contract SettlementHandler is TestBase {
         vm.prank(admin);
         hub.fund(who, code, amount);
         ghostNet[code] += int256(amount);
+        if (acceptedCycle != 0) _restore[who][code] += int256(amount); // funding while settling stays
     }
 
     function defund(uint256 whoSeed, uint256 codeSeed, uint256 amount) external tracked("defund") {
@@ -659,7 +981,8 @@ contract SettlementHandler is TestBase {
 
     function _lockedBy() internal view returns (uint64) {
         uint64 id = hub.nextCycleToFinalize();
-        return hub.cycle(id).status == CycleStatus.Closed ? id : 0;
+        CycleStatus status = hub.cycle(id).status;
+        return status == CycleStatus.Closed || status == CycleStatus.Settling ? id : 0;
     }
 
     /// @dev A failed or cancelled cycle: its whole input carries on.
