@@ -15,6 +15,7 @@ from ledger.abi import hub_abi
 from ledger.build.artifacts import Artifact, canonical_abi_json
 from ledger.chain.client import ChainClient, TxSender
 from ledger.chain.hub import Hub
+from ledger.chain.identity import verify_chain
 from ledger.errors import ConfigError
 from ledger.protocol.hashing import keccak256
 from ledger.types import CompilerSettings, Deployment
@@ -48,6 +49,7 @@ def deploy_hub(
         chain_id=client.chain_id,
         hub=to_checksum_address(receipt["contractAddress"]),
         start_block=int(receipt["blockNumber"]),
+        start_block_hash="0x" + bytes(client.get_block(int(receipt["blockNumber"]))["hash"]).hex(),
         deploy_tx=tx_hash,
         deployer=sender.address,
         abi_hash=artifact.abi_hash,
@@ -79,7 +81,8 @@ def read_deployment(path: Path) -> Deployment:
 
 
 def open_hub(client: ChainClient, deployment: Deployment) -> Hub:
-    """The deployed hub, after checking chain id, code presence and ABI hash."""
+    """The deployed hub, after checking the ABI hash and that the client's endpoint is the deployment's
+    chain (chain id, code at the hub, the deployment block's hash: :func:`verify_chain`)."""
     if deployment.chain_id != client.chain_id:
         raise ConfigError(
             f"deployment is for chain {deployment.chain_id}, endpoint is chain {client.chain_id}"
@@ -90,6 +93,5 @@ def open_hub(client: ChainClient, deployment: Deployment) -> Hub:
             "the deployment's ABI hash differs from this package's ABI: the contracts changed since "
             "deployment; redeploy or install the matching ledger version"
         )
-    if not client.code_at(deployment.hub):
-        raise ConfigError(f"no contract code at {deployment.hub}: the chain was reset; redeploy")
+    verify_chain(client.rpc, client.rpc_url, deployment)
     return Hub(client, deployment.hub, abi)

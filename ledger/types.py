@@ -45,6 +45,11 @@ class Deployment(BaseModel):
     chain_id: int
     hub: str = Field(description="SettlementHub address (checksummed)")
     start_block: int = Field(description="Block of the deployment transaction; indexers start here")
+    start_block_hash: str | None = Field(
+        default=None,
+        description="hash of start_block: every command checks it against the endpoint, so a deployment "
+        "file is never used on another chain with the same id (another devnet on the same port)",
+    )
     deploy_tx: str
     deployer: str
     abi_hash: str = Field(description="keccak256 of the canonical JSON ABI; guards against stale ABIs")

@@ -8,18 +8,26 @@ Money is returned as decimal strings. Each response says the block it reflects.
 Queries are built from the tables of :mod:`ledger.index.models`; a page stringifies exactly the
 columns whose type is ``Money`` (ints on both backends), so the JSON is the same on SQLite and
 PostgreSQL.
+
+The API is strict, so that a mistyped filter never passes for an empty or unfiltered answer: an
+unknown query parameter, a status that does not exist or an integer beyond the mirror's 64-bit
+columns is a 422. Every error is ``application/problem+json`` (RFC 9457) with an ``errors`` list
+naming each parameter, where it was, the value given and why it was refused.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import ColumnElement, Engine, Select, Table, func, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.api.auth import token_name
 from ledger.chain.jsonrpc import JsonRpc
@@ -51,14 +59,90 @@ def _auth(
 
 
 Auth = Annotated[str, Depends(_auth)]
+#: the mirror's block, cycle and row numbers are 64-bit (PostgreSQL BIGINT)
+MAX_INT = 2**63 - 1
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT)]
+Block = Annotated[int, Query(ge=0, le=MAX_INT)]
+CycleId = Annotated[int, Query(ge=0, le=MAX_INT)]
+CycleStatusName = Literal[
+    "open", "closed", "ready", "settling", "unwinding", "settled", "failed", "cancelled"
+]
+ObligationStatusName = Literal["pending", "settled", "deferred"]
+PROBLEM_JSON = "application/problem+json"
+
+
+def _known_parameters(request: Request) -> None:
+    """Refuse query parameters the route does not declare (``?reference=X`` must not list everything)."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    allowed: set[str] = set()
+    stack = [dependant]
+    while stack:
+        d = stack.pop()
+        allowed |= {p.alias for p in d.query_params}
+        stack.extend(d.dependencies)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        accepted = ", ".join(sorted(allowed)) or "none"
+        raise RequestValidationError(
+            [
+                {
+                    "type": "unknown_parameter",
+                    "loc": ("query", name),
+                    "msg": f"unknown query parameter; this route accepts: {accepted}",
+                    "input": request.query_params[name],
+                }
+                for name in unknown
+            ]
+        )
+
+
+def _problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for e in exc.errors():
+        loc = [str(part) for part in e.get("loc", ())]
+        errors.append(
+            {
+                "in": loc[0] if loc else "request",
+                "parameter": ".".join(loc[1:]) or (loc[0] if loc else ""),
+                "value": e.get("input"),
+                "reason": e.get("msg", "invalid"),
+            }
+        )
+    detail = "; ".join(f"{e['parameter']}: {e['reason']}" for e in errors)
+    return _problem(422, "Invalid request", detail, errors=errors)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    response = _problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
+    for key, value in (exc.headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+_TITLES = {401: "Unauthorized", 404: "Not found", 405: "Method not allowed", 503: "Unavailable"}
 
 
 def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None = None) -> FastAPI:
     engine: Engine = make_engine(database_url, read_only=True)
     views = HubViews(JsonRpc(rpc_url), hub) if rpc_url and hub else None
-    app = FastAPI(title="Settlement ledger — auditor API", version="1", description=__doc__)
+    app = FastAPI(
+        title="Settlement ledger — auditor API",
+        version="1",
+        description=__doc__,
+        dependencies=[Depends(_known_parameters)],
+    )
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
 
     app.state.engine = engine
 
@@ -99,7 +183,9 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
         }
 
     @app.get("/api/cycles")
-    def cycles(_: Auth, status: str | None = None, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    def cycles(
+        _: Auth, status: CycleStatusName | None = None, limit: Limit = 50, offset: Offset = 0
+    ) -> dict[str, Any]:
         c, s = tables.cycles.c, tables.settlements.c
         conditions = [c.status == status] if status else []
         query = (
@@ -125,8 +211,8 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
     @app.get("/api/obligations")
     def obligations(  # noqa: PLR0917 - query filters
         _: Auth,
-        cycle: int | None = None,
-        status: str | None = None,
+        cycle: CycleId | None = None,
+        status: ObligationStatusName | None = None,
         payer: str | None = None,
         payee: str | None = None,
         currency: str | None = None,
@@ -171,7 +257,7 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
     @app.get("/api/positions")
     def positions(
         _: Auth,
-        cycle: int | None = None,
+        cycle: CycleId | None = None,
         participant: str | None = None,
         currency: str | None = None,
         limit: Limit = 100,
@@ -225,19 +311,19 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
         return {"as_of_block": last, "as_of_block_hash": last_hash, "currency": currency, "points": points}
 
     @app.get("/api/recon/cycle/{cycle_id}")
-    def recon_cycle(_: Auth, cycle_id: int) -> dict[str, Any]:
+    def recon_cycle(_: Auth, cycle_id: Annotated[int, PathParam(ge=0, le=MAX_INT)]) -> dict[str, Any]:
         with engine.connect() as conn:
             return cycle_report(conn, cycle_id).to_json()
 
     @app.get("/api/recon/statement/{participant}")
     def recon_statement(
-        _: Auth, participant: str, from_block: int = 0, to_block: int | None = None
+        _: Auth, participant: str, from_block: Block = 0, to_block: Block | None = None
     ) -> dict[str, Any]:
         with engine.connect() as conn:
             return statement_report(conn, participant, from_block, to_block).to_json()
 
     @app.get("/api/recon/balances")
-    def recon_balances(_: Auth, block: int | None = None) -> dict[str, Any]:
+    def recon_balances(_: Auth, block: Block | None = None) -> dict[str, Any]:
         if views is None:
             raise HTTPException(503, "the server was started without a chain endpoint")
         with engine.connect() as conn:

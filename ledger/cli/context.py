@@ -43,6 +43,17 @@ class AppContext:
         return read_deployment(self.settings.deployment_file)
 
     @cached_property
+    def chain_deployment(self) -> Deployment:
+        """The deployment, once ``rpc_url`` is checked to serve its chain (plain JSON-RPC, no web3):
+        for the commands that read the chain without the web3 client (indexer, recon)."""
+        from ledger.chain.identity import verify_chain
+        from ledger.chain.jsonrpc import JsonRpc
+
+        rpc = JsonRpc(self.settings.rpc_url, timeout=self.settings.rpc_timeout)
+        verify_chain(rpc.call, self.settings.rpc_url, self.deployment)
+        return self.deployment
+
+    @cached_property
     def hub(self) -> Hub:
         from ledger.deploy import open_hub
 

@@ -93,7 +93,7 @@ def index(  # noqa: PLR0917 - Typer options
         metrics.serve(port, tuning.metrics_addr)
         log.info("metrics served", extra={"url": f"http://{tuning.metrics_addr}:{port}/metrics"})
     indexer = Indexer(
-        engine, settings.rpc_url, actx.deployment, options, metrics=metrics, run_migrations=False
+        engine, settings.rpc_url, actx.chain_deployment, options, metrics=metrics, run_migrations=False
     )
     if not follow:
         progress = indexer.run_once(until=until)

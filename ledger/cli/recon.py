@@ -41,7 +41,8 @@ def _views(actx: AppContext) -> HubViews:
     from ledger.chain.jsonrpc import JsonRpc
     from ledger.chain.views import HubViews
 
-    return HubViews(JsonRpc(actx.settings.rpc_url, timeout=actx.settings.rpc_timeout), actx.deployment.hub)
+    hub = actx.chain_deployment.hub
+    return HubViews(JsonRpc(actx.settings.rpc_url, timeout=actx.settings.rpc_timeout), hub)
 
 
 def _emit(report: Report, fmt: str, strict: bool) -> None:

@@ -7,18 +7,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Connection, select
 
 from ledger.errors import ReportError
 from ledger.index.models import index_state
 
-__all__ = ["Report", "checkpoint", "ratio_string", "render"]
+__all__ = ["Report", "checkpoint", "csv_cell", "ratio_string", "render"]
 
 FORMATS = ("table", "json", "csv")
 
@@ -81,6 +83,26 @@ class Report:
         }
 
 
+#: a cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` safe for a spreadsheet: text that a spreadsheet would run as a formula (payer-chosen
+    references, names) gets a leading ``'`` (OWASP's CSV-injection advice); numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _cell(value: Any) -> Text:
+    """A table cell shown as the text it is: never parsed as Rich markup (``[link=...]``)."""
+    return Text("" if value is None else str(value))
+
+
 def render(report: Report, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(report.to_json(), indent=2)
@@ -89,30 +111,36 @@ def render(report: Report, fmt: str) -> str:
         writer = csv.DictWriter(buffer, fieldnames=report.columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in report.rows:
-            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in report.columns})
+            writer.writerow({k: csv_cell(row.get(k)) for k in report.columns})
         if report.discrepancies:
             keys = sorted({k for d in report.discrepancies for k in d})
             buffer.write("\n# discrepancies\n")
             disc = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
             disc.writeheader()
-            disc.writerows(report.discrepancies)
+            disc.writerows({k: csv_cell(v) for k, v in d.items()} for d in report.discrepancies)
         return buffer.getvalue()
     if fmt != "table":
         raise ReportError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    console = Console(record=True, width=200, file=io.StringIO())
-    console.print(f"[bold]{report.title}[/] — as of block {report.as_of_block} ({report.as_of_hash})")
+    # wide enough that no cell is cut: an auditor must see whole addresses and references
+    cells = [[str(c) for c in report.columns]]
+    cells += [["" if row.get(c) is None else str(row.get(c)) for c in report.columns] for row in report.rows]
+    width = sum(max(len(r[i]) for r in cells) + 3 for i in range(len(report.columns))) + 1
+    console = Console(record=True, width=max(120, width), file=io.StringIO())
+    heading = Text(report.title, style="bold")
+    heading.append(f" — as of block {report.as_of_block} ({report.as_of_hash})", style="")
+    console.print(heading)
     for key, value in report.summary.items():
-        console.print(f"  {key}: {value}")
+        console.print(Text(f"  {key}: {value}"))
     table = Table(*report.columns)
     for row in report.rows:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in report.columns))
+        table.add_row(*(_cell(row.get(c)) for c in report.columns))
     console.print(table)
     if report.discrepancies:
         console.print(f"[bold red]{len(report.discrepancies)} discrepancies[/]")
         keys = sorted({k for d in report.discrepancies for k in d})
         found = Table(*keys)
         for d in report.discrepancies:
-            found.add_row(*(str(d.get(k, "")) for k in keys))
+            found.add_row(*(_cell(d.get(k, "")) for k in keys))
         console.print(found)
     else:
         console.print("[bold green]no discrepancies[/]")

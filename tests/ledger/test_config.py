@@ -20,6 +20,19 @@ def test_devnet_example_is_the_defaults_but_key_and_chain_id() -> None:
     assert loaded == defaults
 
 
+def test_the_devnet_settings_move_endpoint_deployment_and_mirror_unless_pinned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEDGER_DEVNET__PORT", "8600")
+    monkeypatch.setenv("LEDGER_DEVNET__STATE_DIR", "/srv/devnet-b")
+    moved = load_settings(ROOT / "config" / "devnet.toml")
+    assert moved.rpc_url == "http://127.0.0.1:8600"
+    assert moved.deployment_file == Path("/srv/devnet-b/deployment.json")
+    assert moved.database_url == "sqlite:////srv/devnet-b/ledger.db"
+    monkeypatch.setenv("LEDGER_RPC_URL", "http://10.0.0.5:8545")
+    assert load_settings(None).rpc_url == "http://10.0.0.5:8545"  # an explicit endpoint wins
+
+
 def test_production_example_loads_with_service_tuning() -> None:
     loaded = load_settings(ROOT / "config" / "production.example.toml")
     assert loaded.gas.mode.value == "zero" and loaded.poa is True

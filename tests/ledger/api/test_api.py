@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -104,3 +105,47 @@ def test_cli_issues_a_token_once(sqlite_served: Served) -> None:
     assert token.startswith("lgr_") and len(token) > 40
     c = client(sqlite_served)
     assert c.get("/api/status", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_mistyped_filters_and_out_of_range_values_are_problems_not_answers(served: Served) -> None:
+    c = client(served)
+    h = auth(served)
+
+    def problem(path: str) -> Any:
+        response = c.get(path, headers=h)
+        assert response.status_code == 422, (path, response.status_code, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        body = response.json()
+        assert body["status"] == 422 and body["title"] and body["detail"]
+        return body
+
+    unknown = problem("/api/obligations?reference=ATL-1")  # not a filter of this route
+    assert unknown["errors"] == [
+        {
+            "in": "query",
+            "parameter": "reference",
+            "value": "ATL-1",
+            "reason": unknown["errors"][0]["reason"],
+        }
+    ]
+    assert "payer" in str(unknown["detail"])  # names what the route accepts
+    bad_status = problem("/api/obligations?status=foo")
+    assert [e["parameter"] for e in bad_status["errors"]] == ["status"]
+    problem("/api/cycles?status=done")
+    for path in (
+        f"/api/obligations?cycle={2**63}",
+        f"/api/recon/cycle/{2**63}",
+        f"/api/recon/statement/{served.devnet.plan.banks[0].address}?to_block={2**64}",
+        f"/api/recon/balances?block={2**63}",
+        "/api/obligations?offset=-1",
+    ):
+        problem(path)
+    # the largest accepted values still answer
+    assert c.get(f"/api/obligations?cycle={2**63 - 1}", headers=h).json()["total"] == 0
+    # other errors are problems too, with their headers
+    unauthorised = c.get("/api/status")
+    assert unauthorised.status_code == 401
+    assert unauthorised.headers["content-type"].startswith("application/problem+json")
+    assert unauthorised.headers["www-authenticate"] == "Bearer"
+    missing = c.get("/api/proof/NOPE", headers=h)
+    assert missing.status_code == 404 and missing.json()["title"] == "Not found"

@@ -17,17 +17,21 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     return subprocess.run([*LEDGER, *args], check=False, env=env, capture_output=True, text=True, timeout=180)
 
 
-def test_devnet_up_twice_down_up_keeps_the_deployment(tmp_path: Path) -> None:
-    port = free_port()
-    env = dict(os.environ)
+def devnet_env(state: Path, port: int) -> dict[str, str]:
+    """Only the devnet's port and state directory: every command must follow them (no rpc_url,
+    deployment file or database URL of its own)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     env.update(
-        LEDGER_DEVNET__STATE_DIR=str(tmp_path / "devnet"),
+        LEDGER_DEVNET__STATE_DIR=str(state),
         LEDGER_DEVNET__PORT=str(port),
         LEDGER_DEVNET__ORACLES="false",
-        LEDGER_RPC_URL=f"http://127.0.0.1:{port}",
-        LEDGER_DEPLOYMENT_FILE=str(tmp_path / "devnet" / "deployment.json"),
         LEDGER_KEY="devnet:0",
     )
+    return env
+
+
+def test_devnet_up_twice_down_up_keeps_the_deployment(tmp_path: Path) -> None:
+    env = devnet_env(tmp_path / "devnet", free_port())
     try:
         first = run(["devnet", "up"], env)
         assert first.returncode == 0, first.stderr
@@ -49,6 +53,33 @@ def test_devnet_up_twice_down_up_keeps_the_deployment(tmp_path: Path) -> None:
         assert "cycle 2: open" in shown.stdout, shown.stdout + shown.stderr
     finally:
         run(["devnet", "down"], env)
+
+
+def test_every_command_follows_the_devnet_port_and_refuses_another_chain(tmp_path: Path) -> None:
+    first = devnet_env(tmp_path / "one", free_port())
+    second = devnet_env(tmp_path / "two", free_port())
+    try:
+        for env in (first, second):
+            up = run(["devnet", "up"], env)
+            assert up.returncode == 0, up.stderr
+        assert run(["cycle", "close"], first).returncode == 0  # only the first devnet moves
+        assert "cycle 2: open" in run(["cycle", "show"], first).stdout
+        assert "cycle 1: open" in run(["cycle", "show"], second).stdout
+        indexed = run(["index"], first)
+        assert indexed.returncode == 0, indexed.stderr
+        assert (tmp_path / "one" / "ledger.db").exists()  # the mirror follows the state directory too
+
+        # the first devnet's deployment file against the second devnet: same chain id, a hub at the
+        # same address (deterministic deployment), another chain
+        crossed = {**second, "LEDGER_DEPLOYMENT_FILE": str(tmp_path / "one" / "deployment.json")}
+        for args in (["cycle", "show"], ["index", "--database-url", f"sqlite:///{tmp_path / 'x.db'}"]):
+            refused = run(args, crossed)
+            assert refused.returncode == 1, (args, refused.stdout, refused.stderr)
+            assert "is not the chain of this deployment" in refused.stderr, refused.stderr
+            assert "Traceback" not in refused.stderr
+    finally:
+        for env in (first, second):
+            run(["devnet", "down"], env)
 
 
 def test_devnet_up_starts_the_committee_and_down_stops_it(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from ledger.chain.jsonrpc import JsonRpc
 from ledger.chain.views import HubViews
 from ledger.cli.main import app
 from ledger.index.db import make_engine
+from ledger.index.indexer import Indexer, IndexerOptions
 from ledger.index.models import balances
 from ledger.index.money import encode_text
 from ledger.recon.balances import balances_report
@@ -24,6 +25,9 @@ from ledger.recon.report import render
 from ledger.recon.statement import statement_report
 from ledger.recon.threeway import read_books, three_way_report
 from ledger.submit.models import decode_reference
+from tests.support.committee import CommitteeSim
+from tests.support.devnet import Devnet
+from tests.support.scenario import obligation, submit
 
 from .conftest import Mirrored
 
@@ -276,3 +280,35 @@ def test_render_formats(mirrored: Mirrored) -> None:
     assert "as of block" in render(report, "table")
     assert json.loads(render(report, "json"))["report"] == "cycle 2 reconciliation"
     assert render(report, "csv").splitlines()[0].startswith("participant,currency,gross_paid")
+
+
+HOSTILE = ["[/bogus]", "[link=https://x.io]INV-7[/link]", '=HYPERLINK("http://x.io","y")', "@SUM(A1:A9)"]
+
+
+def test_payer_chosen_text_is_shown_as_text_and_never_as_a_formula(devnet: Devnet, tmp_path: Path) -> None:
+    payer, payee = devnet.plan.banks[:2]
+    submit(
+        devnet, payer.key_index, [obligation(ref, payee.address, 1_00 + i) for i, ref in enumerate(HOSTILE)]
+    )
+    devnet.operator.close_cycle()
+    CommitteeSim(devnet.hub, devnet.deployment.start_block).settle(
+        1, [devnet.sender(o) for o in devnet.plan.oracles[:2]]
+    )
+    url = f"sqlite:///{tmp_path / 'mirror.db'}"
+    Indexer(make_engine(url), devnet.node.url, devnet.deployment, IndexerOptions()).run_once()
+    env = {
+        "LEDGER_RPC_URL": devnet.node.url,
+        "LEDGER_CHAIN_ID": "31337",
+        "LEDGER_DEPLOYMENT_FILE": str(devnet.settings.deployment_file),
+        "LEDGER_DATABASE_URL": url,
+    }
+    table = CliRunner().invoke(app, ["recon", "statement", payer.address], env=env)
+    assert table.exit_code == 0, table.output
+    for ref in HOSTILE:
+        assert ref in table.output, table.output  # literally: no markup parsed, no link hidden
+    sheet = CliRunner().invoke(app, ["recon", "statement", payer.address, "--format", "csv"], env=env)
+    assert sheet.exit_code == 0, sheet.output
+    cells = {cell for row in csv.reader(sheet.output.splitlines()) for cell in row}
+    assert {"'" + HOSTILE[2], "'" + HOSTILE[3], HOSTILE[0]} <= cells
+    assert not any(cell.startswith(("=", "@")) for cell in cells)
+    assert any(cell.startswith("-") and cell[1:].isdigit() for cell in cells)  # amounts stay numbers
