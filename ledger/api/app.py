@@ -37,6 +37,7 @@ from ledger.index.db import make_engine
 from ledger.index.money import Money
 from ledger.recon.balances import balances_report
 from ledger.recon.cycle import cycle_report
+from ledger.recon.onchain import ChainReader
 from ledger.recon.proof import ProofError, obligation_proof
 from ledger.recon.report import checkpoint, ratio_string
 from ledger.recon.statement import statement_report
@@ -135,6 +136,7 @@ _TITLES = {401: "Unauthorized", 404: "Not found", 405: "Method not allowed", 503
 def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None = None) -> FastAPI:
     engine: Engine = make_engine(database_url, read_only=True)
     views = HubViews(JsonRpc(rpc_url), hub) if rpc_url and hub else None
+    chain = ChainReader(JsonRpc(rpc_url), hub) if rpc_url and hub else None
     app = FastAPI(
         title="Settlement ledger — auditor API",
         version="1",
@@ -313,7 +315,7 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
     @app.get("/api/recon/cycle/{cycle_id}")
     def recon_cycle(_: Auth, cycle_id: Annotated[int, PathParam(ge=0, le=MAX_INT)]) -> dict[str, Any]:
         with engine.connect() as conn:
-            return cycle_report(conn, cycle_id).to_json()
+            return cycle_report(conn, cycle_id, chain).to_json()
 
     @app.get("/api/recon/statement/{participant}")
     def recon_statement(

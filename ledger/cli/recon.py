@@ -64,11 +64,17 @@ def cycle_cmd(
     database_url: DbUrl = None,
     strict: Strict = False,
 ) -> None:
-    """Gross paid/received and net per participant over settled obligations vs the net settled on chain."""
+    """Gross paid/received and net per participant over settled obligations vs the net settled on chain
+    (read from the chain), and the mirror's obligations of the cycle against the chain's roots."""
+    from ledger.chain.jsonrpc import JsonRpc
     from ledger.recon.cycle import cycle_report
+    from ledger.recon.onchain import ChainReader
 
-    with _engine(ctx.obj, database_url).connect() as conn:
-        _emit(cycle_report(conn, cycle_id), fmt, strict)
+    actx: AppContext = ctx.obj
+    rpc = JsonRpc(actx.settings.rpc_url, timeout=actx.settings.rpc_timeout)
+    chain = ChainReader(rpc, actx.chain_deployment.hub, max_blocks=actx.settings.log_range_blocks)
+    with _engine(actx, database_url).connect() as conn:
+        _emit(cycle_report(conn, cycle_id, chain), fmt, strict)
 
 
 @recon.command("balances")

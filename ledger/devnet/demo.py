@@ -40,6 +40,7 @@ from ledger.protocol.money import format_major
 from ledger.protocol.types import CycleStatus
 from ledger.recon.balances import balances_report
 from ledger.recon.cycle import cycle_report
+from ledger.recon.onchain import ChainReader
 from ledger.recon.proof import obligation_proof
 from ledger.recon.report import Report
 from ledger.submit import validate_obligations
@@ -145,7 +146,8 @@ class Demo:
         views = HubViews(JsonRpc(self.settings.rpc_url), self.deployment.hub)
         checks: list[tuple[str, bool]] = []
         with engine.connect() as conn:
-            reports = {c: cycle_report(conn, c) for c in cycles}
+            chain = ChainReader(JsonRpc(self.settings.rpc_url), self.deployment.hub)
+            reports = {c: cycle_report(conn, c, chain) for c in cycles}
             self._cycles_table(reports)
             self._positions_table(cycles[0], reports[cycles[0]])
             for cycle_id, report in reports.items():

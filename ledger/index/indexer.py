@@ -78,7 +78,7 @@ from ledger.index.models import (
     settlements,
 )
 from ledger.index.pipeline import FetchPlan, PreparedRange, Span, in_threads
-from ledger.index.settlement_status import ChainLiquidity, LiquidityReader, assign_statuses
+from ledger.index.settlement_status import LiquidityReader, MirrorLiquidity, assign_statuses
 from ledger.types import Deployment
 
 __all__ = ["DEFERRABLE_INDEXES", "IndexProgress", "Indexer", "IndexerOptions"]
@@ -243,9 +243,7 @@ class Indexer:
         self.rpc = JsonRpc(rpc_url, timeout=self.options.rpc_timeout, on_retry=self.metrics.rpc_retries.inc)
         self.chain_id = deployment.chain_id
         self.hub = deployment.hub.lower()
-        self.liquidity = liquidity or ChainLiquidity(
-            JsonRpc(rpc_url, timeout=self.options.rpc_timeout), self.hub
-        )
+        self.liquidity = liquidity or MirrorLiquidity()
         self.postgres = is_postgres(engine)
         self._span = Span(1)  # grows 4x per range up to what target_logs and max_blocks allow
         self._indexes_dropped = False
@@ -774,7 +772,7 @@ class Indexer:
             )
         )
         ready_block = conn.execute(select(cycles.c.ready_block).where(cycles.c.cycle_id == cycle_id)).scalar()
-        assign_statuses(
+        outcome = assign_statuses(
             conn,
             self.liquidity,
             cycle_id=cycle_id,
@@ -785,3 +783,5 @@ class Indexer:
             settled_count=a["settledCount"],
             deferred_count=a["deferredCount"],
         )
+        if outcome.check != "verified":
+            self.metrics.discrepancies.inc()

@@ -35,6 +35,11 @@ class IndexerMetrics:
             "ledger_index_range_blocks", "Current eth_getLogs block span", registry=self.registry
         )
         self.rpc_retries = Counter("ledger_index_rpc_retries", "RPC calls retried", registry=self.registry)
+        self.discrepancies = Counter(
+            "ledger_index_discrepancies",
+            "Settled cycles whose recomputed sets or nets differ from the chain's, or could not be checked",
+            registry=self.registry,
+        )
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> None:
         start_http_server(port, addr=addr, registry=self.registry)

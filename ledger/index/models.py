@@ -33,6 +33,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from ledger.index.money import Money
@@ -96,6 +97,10 @@ block_hashes = Table(
 #: Every log of the hub. ``args`` holds the decoded arguments as JSON (integers exact), except for
 #: ObligationSubmitted, whose fields are the ``obligations`` row with the same block and log index.
 #: On SQLite a ``WITHOUT ROWID`` table clustered on its key (migration 0002).
+#: ``ix_raw_logs_event`` leaves obligations out (they are most rows and have their own table): it finds
+#: the few configuration events, e.g. the strategy in force at a block (migration 0003)
+NOT_OBLIGATION = "event <> 'ObligationSubmitted'"
+
 raw_logs = Table(
     "raw_logs",
     metadata,
@@ -106,6 +111,13 @@ raw_logs = Table(
     Column("tx_hash", String(), nullable=False),
     Column("event", String(), nullable=False),
     Column("args", Text(), nullable=True),
+    Index(
+        "ix_raw_logs_event",
+        "event",
+        "block_number",
+        sqlite_where=text(NOT_OBLIGATION),
+        postgresql_where=text(NOT_OBLIGATION),
+    ),
     sqlite_with_rowid=False,
 )
 
@@ -241,7 +253,7 @@ settlements = Table(
     Column("deferred_root", String(), nullable=False),
     Column("settled_count", BigInteger(), nullable=False),
     Column("deferred_count", BigInteger(), nullable=False),
-    # verified | mismatch | unavailable | pending
+    # pending (not yet checked) | verified | mismatch | nets-mismatch | unverified (check impossible)
     Column("status_check", String(), nullable=False, default="pending"),
     Column("strategy", String(), nullable=True),
 )

@@ -7,66 +7,91 @@ but not which ones. The indexer recomputes the clearing the committee did, deter
   finalise strictly in order, and deferred or failed/cancelled obligations all carry forward), in
   submission (log) order;
 * liquidity: balance + debit cap per (participant, currency) at the end of the cycle's
-  ``readyBlock`` (``accountsOf`` by ``eth_call`` at that block);
-* strategy: ``cycleConfig()`` at ``readyBlock``;
+  ``readyBlock``, rebuilt from the mirror's own account events (the balance each ``Funded``,
+  ``Defunded``, ``NetPositionSettled`` or ``NetPositionReversed`` reported, the last ``DebitCapSet``)
+  - never a historical ``eth_call``, so a node without archive state is enough;
+* strategy: the last mirrored ``NettingStrategySet`` at or before ``readyBlock``;
 * ``ledger.protocol.netting.clear`` decides the settled and deferred sets.
 
 Only when both recomputed roots (``ledger.protocol.proofs.obligation_roots``) equal the ``CycleSettled``
-roots are the statuses written. Anything else is a :class:`Discrepancy` and the statuses stay as they
-were: never a guess written as fact.
+roots are the statuses written. Anything else is a discrepancy and the statuses stay as they were:
+never a guess written as fact. The roots prove the sets, not the money: the nets the settled set
+implies are then compared with the ``NetPositionSettled`` nets the chain applied, so a result whose
+roots are honest and whose nets are not (a colluding majority) is flagged ``nets-mismatch``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from eth_abi.abi import decode as abi_decode
-from eth_abi.abi import encode as abi_encode
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from ledger.chain.jsonrpc import JsonRpc
-from ledger.index.models import cycle_totals, deferrals, discrepancies, obligations, settlements
-from ledger.protocol.hashing import keccak256
+from ledger.index.models import (
+    account_events,
+    cycle_totals,
+    deferrals,
+    discrepancies,
+    net_positions,
+    obligations,
+    raw_logs,
+    settlements,
+)
 from ledger.protocol.netting import Obligation, clear
 from ledger.protocol.proofs import obligation_roots
 from ledger.protocol.types import Strategy
 
-__all__ = ["ChainLiquidity", "LiquidityReader", "StatusOutcome", "assign_statuses", "recompute"]
+__all__ = ["LiquidityReader", "MirrorLiquidity", "StatusOutcome", "assign_statuses", "recompute"]
 
 log = logging.getLogger(__name__)
 
-_ACCOUNTS_OF = keccak256(b"accountsOf(address[],bytes3)")[:4]
-_CYCLE_CONFIG = keccak256(b"cycleConfig()")[:4]
-
 
 class LiquidityReader(Protocol):
-    def liquidity(self, participants: Sequence[str], currency: str, block: int) -> dict[str, int]: ...
+    def liquidity(
+        self, conn: Connection, participants: Sequence[str], currency: str, block: int
+    ) -> dict[str, int]: ...
 
-    def strategy(self, block: int) -> Strategy: ...
+    def strategy(self, conn: Connection, block: int) -> Strategy: ...
 
 
-class ChainLiquidity:
-    """Reads liquidity and strategy from the hub by ``eth_call`` at a past block."""
+class MirrorLiquidity:
+    """Liquidity and strategy at the end of a past block, from what the mirror already holds.
 
-    def __init__(self, rpc: JsonRpc, hub: str) -> None:
-        self.rpc = rpc
-        self.hub = hub
+    A balance is the one reported by the account's last balance event at or before the block (each
+    event carries the balance after it); a cap is the account's last ``DebitCapSet``. Both are one
+    indexed lookup per account (``ix_account_events_participant``), whatever the history's length.
+    Checked equal to ``accountsOf`` at the ready block of every cycle in ``tests/ledger/index``.
+    """
 
-    def liquidity(self, participants: Sequence[str], currency: str, block: int) -> dict[str, int]:
-        data = _ACCOUNTS_OF + abi_encode(
-            ["address[]", "bytes3"], [list(participants), currency.encode("ascii")]
-        )
-        balances, caps = abi_decode(["int256[]", "uint256[]"], self.rpc.eth_call(self.hub, data, block))
-        return {p: int(b) + int(c) for p, b, c in zip(participants, balances, caps, strict=True)}
+    def liquidity(
+        self, conn: Connection, participants: Sequence[str], currency: str, block: int
+    ) -> dict[str, int]:
+        e = account_events.c
+        out: dict[str, int] = {}
+        for participant in participants:
+            scope = (e.participant == participant, e.currency == currency, e.block_number <= block)
+            latest = (e.block_number.desc(), e.log_index.desc())
+            balance = conn.execute(
+                select(e.balance).where(*scope, e.kind != "cap").order_by(*latest).limit(1)
+            ).scalar()
+            cap = conn.execute(
+                select(e.amount).where(*scope, e.kind == "cap").order_by(*latest).limit(1)
+            ).scalar()
+            out[participant] = int(balance or 0) + int(cap or 0)
+        return out
 
-    def strategy(self, block: int) -> Strategy:
-        _, _, strategy = abi_decode(
-            ["uint64", "uint64", "uint8"], self.rpc.eth_call(self.hub, _CYCLE_CONFIG, block)
-        )
-        return Strategy.from_code(strategy)
+    def strategy(self, conn: Connection, block: int) -> Strategy:
+        r = raw_logs.c
+        args = conn.execute(
+            select(r.args)
+            .where(r.event == "NettingStrategySet", r.block_number <= block)
+            .order_by(r.block_number.desc(), r.log_index.desc())
+            .limit(1)
+        ).scalar()
+        return Strategy.from_code(0 if args is None else int(json.loads(args)["strategy"]))
 
 
 @dataclass
@@ -84,7 +109,7 @@ class InputRow:
 class StatusOutcome:
     """What the recomputation found for one settled cycle."""
 
-    check: str  # verified | mismatch | unavailable
+    check: str  # verified | mismatch | nets-mismatch | unverified (the check could not be done)
     detail: str = ""
     strategy: str | None = None
     settled_ids: list[int] = field(default_factory=list)
@@ -104,6 +129,7 @@ def load_input(conn: Connection, cycle_id: int) -> list[InputRow]:
 
 
 def recompute(
+    conn: Connection,
     rows: list[InputRow],
     reader: LiquidityReader,
     *,
@@ -122,17 +148,17 @@ def recompute(
             rows=rows,
         )
     try:
-        strategy = reader.strategy(ready_block)
+        strategy = reader.strategy(conn, ready_block)
         liquidity: dict[tuple[str, str], int] = {}
         for currency in sorted({r.currency for r in rows}):
             members = sorted(
                 {r.payer for r in rows if r.currency == currency}
                 | {r.payee for r in rows if r.currency == currency}
             )
-            for participant, value in reader.liquidity(members, currency, ready_block).items():
+            for participant, value in reader.liquidity(conn, members, currency, ready_block).items():
                 liquidity[(participant, currency)] = value
-    except Exception as exc:  # a pruned node cannot answer at readyBlock: record, do not guess
-        return StatusOutcome("unavailable", f"liquidity at block {ready_block} unavailable: {exc}", rows=rows)
+    except Exception as exc:  # a reader that cannot answer: record, do not guess
+        return StatusOutcome("unverified", f"liquidity at block {ready_block} unavailable: {exc}", rows=rows)
     obligations = [Obligation(r.ref, r.payer, r.payee, r.currency, r.amount) for r in rows]
     outcome = clear(obligations, liquidity, strategy)
     settled = [rows[i] for i in outcome.settled]
@@ -176,9 +202,10 @@ def assign_statuses(
     """Recompute cycle ``cycle_id``'s sets and, if verified, write statuses, deferrals and cycle totals."""
     rows = load_input(conn, cycle_id)
     if ready_block is None:
-        outcome = StatusOutcome("unavailable", "the mirror has no CycleReady for this cycle", rows=rows)
+        outcome = StatusOutcome("unverified", "the mirror has no CycleReady for this cycle", rows=rows)
     else:
         outcome = recompute(
+            conn,
             rows,
             reader,
             ready_block=ready_block,
@@ -251,4 +278,46 @@ def assign_statuses(
                 for (p, c), v in sorted(totals.items())
             ],
         )
+    return _check_nets(conn, outcome, cycle_id, block_number, totals)
+
+
+def _check_nets(
+    conn: Connection,
+    outcome: StatusOutcome,
+    cycle_id: int,
+    block_number: int,
+    totals: dict[tuple[str, str], list[int]],
+) -> StatusOutcome:
+    """Compare the nets the verified settled set implies with those the chain applied."""
+    implied = {key: v[1] - v[0] for key, v in totals.items() if v[1] != v[0]}
+    n = net_positions.c
+    applied = {
+        (p, c): int(net)
+        for p, c, net in conn.execute(select(n.participant, n.currency, n.net).where(n.cycle_id == cycle_id))
+    }
+    differences = sorted(
+        (key, implied.get(key, 0), applied.get(key, 0))
+        for key in set(implied) | set(applied)
+        if implied.get(key, 0) != applied.get(key, 0)
+    )
+    if not differences:
+        return outcome
+    moved = sum(abs(a - i) for _, i, a in differences) // 2
+    shown = "; ".join(f"{p} {c}: implied {i}, applied {a}" for (p, c), i, a in differences[:10])
+    detail = (
+        f"the chain applied nets that the verified settled set does not imply ({len(differences)} "
+        f"positions, {moved} minor units moved): {shown}"
+        + (f"; and {len(differences) - 10} more" if len(differences) > 10 else "")
+    )
+    log.error("cycle %d: %s", cycle_id, detail)
+    conn.execute(
+        update(settlements).where(settlements.c.cycle_id == cycle_id).values(status_check="nets-mismatch")
+    )
+    conn.execute(
+        insert(discrepancies).values(
+            block_number=block_number, cycle_id=cycle_id, kind="settlement-nets-mismatch", detail=detail
+        )
+    )
+    outcome.check = "nets-mismatch"
+    outcome.detail = detail
     return outcome

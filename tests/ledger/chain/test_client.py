@@ -18,6 +18,7 @@ from ledger.deploy import read_deployment
 from ledger.devnet.anvil import terminate
 from ledger.errors import ConfigError, TransactionReverted
 from ledger.keys import dev_signer
+from ledger.protocol.hashing import keccak256
 from ledger.protocol.types import CycleStatus, ParticipantStatus
 from ledger.submit import validate_obligations
 from ledger.submit.submitter import Submitter
@@ -126,3 +127,15 @@ def test_many_transactions_in_flight_keep_nonces(devnet: Devnet) -> None:
 def test_packaged_abi_matches_deployment_hash(devnet: Devnet) -> None:
     data = json.loads(devnet.settings.deployment_file.read_text())
     assert data["abi_hash"] == devnet.deployment.abi_hash
+
+
+def test_accounts_of_any_number_of_accounts_stays_under_the_call_gas_cap(devnet: Devnet) -> None:
+    """10,000 accounts in one accountsOf need ~42 M gas, past the 30 M block a node caps eth_call at:
+    the view reads them in calls of ACCOUNTS_PER_CALL."""
+    members = [m.address for m in devnet.plan.participants]
+    strangers = [to_checksum_address(keccak256(i.to_bytes(8, "big"))[:20]) for i in range(10_000)]
+    accounts = [*strangers[:5_000], *members, *strangers[5_000:]]
+    read = devnet.hub.views.accounts_of(accounts, "SGD")
+    assert len(read) == len(accounts)
+    assert read[5_000 : 5_000 + len(members)] == [devnet.hub.account_of(m, "SGD") for m in members]
+    assert set(read[:5_000] + read[5_000 + len(members) :]) == {(0, 0)}

@@ -17,10 +17,11 @@ from ledger.chain.views import HubViews
 from ledger.cli.main import app
 from ledger.index.db import make_engine
 from ledger.index.indexer import Indexer, IndexerOptions
-from ledger.index.models import balances
-from ledger.index.money import encode_text
+from ledger.index.models import balances, net_positions
+from ledger.index.money import decode_text, encode_text
 from ledger.recon.balances import balances_report
 from ledger.recon.cycle import cycle_report, liquidity_saving
+from ledger.recon.onchain import ChainReader
 from ledger.recon.report import render
 from ledger.recon.statement import statement_report
 from ledger.recon.threeway import read_books, three_way_report
@@ -312,3 +313,60 @@ def test_payer_chosen_text_is_shown_as_text_and_never_as_a_formula(devnet: Devne
     assert {"'" + HOSTILE[2], "'" + HOSTILE[3], HOSTILE[0]} <= cells
     assert not any(cell.startswith(("=", "@")) for cell in cells)
     assert any(cell.startswith("-") and cell[1:].isdigit() for cell in cells)  # amounts stay numbers
+
+
+def chain_reader(m: Mirrored) -> ChainReader:
+    return ChainReader(JsonRpc(m.devnet.node.url), m.devnet.hub.address)
+
+
+def test_recon_cycle_proves_the_mirror_against_the_chain(mirrored: Mirrored) -> None:
+    """A changed obligation, or nets moved consistently between two banks in the mirror, are found:
+    the report hashes the mirror's obligations into the chain's roots and reads the nets from the
+    chain, instead of comparing the mirror with itself."""
+    with make_engine(mirrored.url, read_only=True).connect() as conn:
+        clean = cycle_report(conn, 1, chain_reader(mirrored))
+    assert clean.clean, clean.discrepancies
+    assert str(clean.summary["nets_from"]).startswith("the chain")
+
+    rw = make_engine(mirrored.url)
+    with rw.begin() as conn:  # one settled obligation's amount + 1
+        oid, amount = conn.execute(
+            text("SELECT id, amount FROM obligations WHERE settled_cycle = 1 ORDER BY id LIMIT 1")
+        ).one()
+        conn.execute(
+            text("UPDATE obligations SET amount = :a WHERE id = :i"),
+            {"a": encode_text(decode_text(amount) + 1) if isinstance(amount, str) else amount + 1, "i": oid},
+        )
+    with make_engine(mirrored.url, read_only=True).connect() as conn:
+        kinds = {d["kind"] for d in cycle_report(conn, 1, chain_reader(mirrored)).discrepancies}
+    assert {"settled-set-mismatch", "mirror-totals-mismatch", "net-mismatch"} <= kinds
+    code, out = cli(mirrored, "recon", "cycle", "1", "--strict")
+    assert code == 2 and "settled-set-mismatch" in out
+
+
+def test_nets_moved_consistently_in_the_mirror_are_found(mirrored: Mirrored) -> None:
+    rw = make_engine(mirrored.url)
+    with rw.begin() as conn:  # 1,000 moved between two banks in net_positions and cycle_totals alike
+        (a, net_a), (b, net_b) = conn.execute(
+            select(net_positions.c.participant, net_positions.c.net)
+            .where(net_positions.c.cycle_id == 1, net_positions.c.currency == "SGD")
+            .order_by(net_positions.c.participant)
+            .limit(2)
+        ).all()
+        for who, net in ((a, net_a + 1_000), (b, net_b - 1_000)):
+            conn.execute(
+                update(net_positions)
+                .where(net_positions.c.cycle_id == 1, net_positions.c.participant == who)
+                .where(net_positions.c.currency == "SGD")
+                .values(net=net)
+            )
+    with make_engine(mirrored.url, read_only=True).connect() as conn:
+        found = cycle_report(conn, 1, chain_reader(mirrored)).discrepancies
+    moved = sorted(
+        (d["participant"], d["net_in_mirror"] - d["net_on_chain"])
+        for d in found
+        if d["kind"] == "mirror-net-mismatch"
+    )
+    assert moved == sorted([(a, 1_000), (b, -1_000)])
+    code, _ = cli(mirrored, "recon", "cycle", "1", "--strict")
+    assert code == 2
