@@ -322,7 +322,7 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
         _: Auth, participant: str, from_block: Block = 0, to_block: Block | None = None
     ) -> dict[str, Any]:
         with engine.connect() as conn:
-            return statement_report(conn, participant, from_block, to_block).to_json()
+            return statement_report(conn, participant, from_block, to_block, views).to_json()
 
     @app.get("/api/recon/balances")
     def recon_balances(_: Auth, block: Block | None = None) -> dict[str, Any]:
@@ -332,10 +332,12 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
             return balances_report(conn, views, block).to_json()
 
     @app.get("/api/proof/{reference}")
-    def proof(_: Auth, reference: str, payer: str | None = None) -> dict[str, Any]:
+    def proof(
+        _: Auth, reference: str, payer: str | None = None, cycle: CycleId | None = None
+    ) -> dict[str, Any]:
         try:
             with engine.connect() as conn:
-                return obligation_proof(conn, views, reference, payer)
+                return obligation_proof(conn, views, reference, payer, cycle=cycle)
         except ProofError as exc:
             raise HTTPException(404, str(exc)) from None
 

@@ -102,8 +102,10 @@ def statement_cmd(  # noqa: PLR0917 - Typer options
     to_time: Annotated[int | None, typer.Option(help="unix time: last block at or before it")] = None,
     fmt: Format = "table",
     database_url: DbUrl = None,
+    strict: Strict = False,
 ) -> None:
-    """A participant's obligations, settlements and balance movements over a period."""
+    """A participant's obligations, settlements and balance movements over a period; the movements are
+    checked against the balances the chain reported, the closing balances against accountOf."""
     from ledger.chain.jsonrpc import JsonRpc
     from ledger.recon.statement import block_at_time, statement_report
 
@@ -116,7 +118,7 @@ def statement_cmd(  # noqa: PLR0917 - Typer options
     if rpc is not None and to_time is not None:
         end = block_at_time(rpc, to_time, first_after=False)
     with _engine(actx, database_url).connect() as conn:
-        _emit(statement_report(conn, participant, start, end), fmt, False)
+        _emit(statement_report(conn, participant, start, end, _views(actx)), fmt, strict)
 
 
 @recon.command("three-way")
@@ -147,15 +149,23 @@ def proof_cmd(  # noqa: PLR0917 - Typer options
         Path | None, typer.Option(help="also write the whole tree (standard-v1 dump) here")
     ] = None,
     offline: Annotated[bool, typer.Option(help="do not check against the chain")] = False,
+    cycle: Annotated[
+        int | None, typer.Option(help="prove the decision of this cycle (default: the latest)")
+    ] = None,
     database_url: DbUrl = None,
 ) -> None:
-    """Merkle proof (OpenZeppelin format) of an obligation in its cycle's settled or deferred set."""
+    """Merkle proof (OpenZeppelin format) of an obligation in a cycle's settled or deferred set."""
     from ledger.recon.proof import obligation_proof
 
     actx: AppContext = ctx.obj
     with _engine(actx, database_url).connect() as conn:
         result = obligation_proof(
-            conn, None if offline else _views(actx), reference, payer, include_tree=tree_out is not None
+            conn,
+            None if offline else _views(actx),
+            reference,
+            payer,
+            cycle=cycle,
+            include_tree=tree_out is not None,
         )
     if tree_out is not None:
         tree_out.write_text(json.dumps(result.pop("tree"), indent=2), encoding="utf-8")

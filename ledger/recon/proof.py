@@ -1,7 +1,9 @@
-"""``recon proof``: an obligation's Merkle proof of inclusion in its cycle's settled or deferred set,
+"""``recon proof``: an obligation's Merkle proof of inclusion in a cycle's settled or deferred set,
 in @openzeppelin/merkle-tree's format (``StandardMerkleTree.verify(root, leafEncoding, value, proof)``
 and the ``standard-v1`` dump), checked against the root stored on chain (``roots(cycleId)``) and by
-the hub's own ``verifyObligation``."""
+the hub's own ``verifyObligation``. Every decision has its proof: an obligation deferred in cycle 1
+and settled in cycle 2 is proven deferred with ``cycle=1`` and settled with ``cycle=2`` (default:
+the latest decision); the result lists all of them."""
 
 from __future__ import annotations
 
@@ -35,14 +37,15 @@ def obligation_proof(
     reference: str,
     payer: str | None = None,
     *,
+    cycle: int | None = None,
     include_tree: bool = False,
 ) -> dict[str, Any]:
     last, last_hash, _ = checkpoint(conn)
     ref = _ref_hex(reference)
     o = obligations.c
-    query = select(
-        o.id, o.cycle_id, o.payer, o.payee, o.currency, o.amount, o.ref, o.status, o.status_cycle
-    ).where(o.ref == ref)
+    query = select(o.id, o.cycle_id, o.payer, o.payee, o.currency, o.amount, o.ref, o.settled_cycle).where(
+        o.ref == ref
+    )
     if payer:
         query = query.where(o.payer == payer.lower())
     found = conn.execute(query).all()
@@ -52,10 +55,28 @@ def obligation_proof(
         )
     if len(found) > 1:
         raise ProofError(f"{len(found)} payers used reference {reference!r}: pass --payer")
-    _, origin, o_payer, payee, currency, amount, _, status, cycle = found[0]
-    if status not in ("settled", "deferred") or cycle is None:
-        raise ProofError(f"obligation {reference!r} is {status}: no settlement has decided it yet")
-    settled = status == "settled"
+    oid, origin, o_payer, payee, currency, amount, _, settled_cycle = found[0]
+    decisions = [
+        (int(c), "deferred")
+        for c in conn.execute(
+            select(deferrals.c.cycle_id)
+            .where(deferrals.c.obligation_id == oid)
+            .order_by(deferrals.c.cycle_id)
+        ).scalars()
+    ]
+    if settled_cycle is not None:
+        decisions.append((int(settled_cycle), "settled"))
+    if not decisions:
+        raise ProofError(f"obligation {reference!r} is pending: no settlement has decided it yet")
+    if cycle is None:
+        cycle, decided = decisions[-1]
+    else:
+        chosen = [d for c, d in decisions if c == cycle]
+        if not chosen:
+            listed = ", ".join(f"{d} in cycle {c}" for c, d in decisions)
+            raise ProofError(f"obligation {reference!r} was not decided in cycle {cycle} ({listed})")
+        decided = chosen[0]
+    settled = decided == "settled"
     leaves = select(o.cycle_id, o.payer, o.payee, o.currency, o.amount, o.ref)
     if settled:
         leaves = leaves.where(o.settled_cycle == cycle)
@@ -79,6 +100,7 @@ def obligation_proof(
         "as_of_block_hash": last_hash,
         "cycleId": int(cycle),
         "set": "settled" if settled else "deferred",
+        "decisions": [{"cycleId": c, "set": d} for c, d in decisions],
         "settledInBlock": int(stored[2]),
         "leafEncoding": list(OBLIGATION_LEAF_ENCODING),
         "value": obligation_leaf_values(*leaf),

@@ -1,11 +1,21 @@
 """``recon statement``: one participant's obligations, settlements and balance movements over a block
-range (timestamps are mapped to blocks by the caller, see :func:`block_at_time`)."""
+range (timestamps are mapped to blocks by the caller, see :func:`block_at_time`).
+
+The statement checks itself: each movement must take the previous balance to the one the chain's
+event reported (a changed amount breaks the chain of balances), and with a chain the closing balance
+of every currency is compared with ``accountOf`` at the statement's last block. When that block's
+state is no longer on the node (a pruned node, an old period) the statement says the closing
+balance is unverified, as a discrepancy: never clean without a check.
+"""
 
 from __future__ import annotations
 
+from eth_utils.address import to_checksum_address
 from sqlalchemy import Connection, or_, select
 
 from ledger.chain.jsonrpc import JsonRpc
+from ledger.chain.views import HubViews
+from ledger.errors import LedgerError
 from ledger.index.models import account_events, obligations
 from ledger.recon.report import Report, checkpoint
 from ledger.submit.models import decode_reference
@@ -49,7 +59,11 @@ def block_at_time(rpc: JsonRpc, timestamp: int, *, first_after: bool) -> int:
 
 
 def statement_report(
-    conn: Connection, participant: str, from_block: int = 0, to_block: int | None = None
+    conn: Connection,
+    participant: str,
+    from_block: int = 0,
+    to_block: int | None = None,
+    views: HubViews | None = None,
 ) -> Report:
     last, last_hash, _ = checkpoint(conn)
     end = last if to_block is None else min(to_block, last)
@@ -94,6 +108,7 @@ def statement_report(
         )
     opening: dict[str, int] = {}
     closing: dict[str, int] = {}
+    running: dict[str, int] = {}
     e = account_events.c
     for block, index, currency, kind, amount, balance, cycle, tx in conn.execute(
         select(e.block_number, e.log_index, e.currency, e.kind, e.amount, e.balance, e.cycle_id, e.tx_hash)
@@ -114,6 +129,20 @@ def statement_report(
                 )
             continue
         value: int = 0 if balance is None else balance  # every fund, defund and settle row has one
+        before = running.get(currency, 0)
+        moved = before - amount if kind == "defund" else before + amount
+        if moved != value:
+            report.discrepancies.append(
+                {
+                    "kind": "movement-mismatch",
+                    "currency": currency,
+                    "block": block,
+                    "log_index": index,
+                    "detail": f"{before} {'-' if kind == 'defund' else '+'} {abs(amount)} is {moved}, "
+                    f"the event reported a balance of {value}",
+                }
+            )
+        running[currency] = value
         if block < from_block:
             opening[currency] = value
             continue
@@ -137,4 +166,38 @@ def statement_report(
         report.summary[f"opening_balance_{currency}"] = opening.get(currency, 0)
         report.summary[f"closing_balance_{currency}"] = closing.get(currency, opening.get(currency, 0))
     report.summary["entries"] = len(rows)
+    if views is not None:
+        _check_closing(report, views, participant, end, sorted(set(opening) | set(closing)))
+    else:
+        report.summary["closing_balances_checked"] = "no (no chain endpoint)"
     return report
+
+
+def _check_closing(report: Report, views: HubViews, participant: str, block: int, codes: list[str]) -> None:
+    checked = 0
+    for code in codes:
+        expected = report.summary[f"closing_balance_{code}"]
+        try:
+            balance, _ = views.account_of(to_checksum_address(participant), code, block=block)
+        except LedgerError as exc:
+            report.discrepancies.append(
+                {
+                    "kind": "closing-balance-unverified",
+                    "currency": code,
+                    "detail": f"the chain cannot answer accountOf at block {block} ({exc}): a node keeping "
+                    "that state (an archive node for old periods) can check it",
+                }
+            )
+            continue
+        checked += 1
+        if balance != expected:
+            report.discrepancies.append(
+                {
+                    "kind": "closing-balance-mismatch",
+                    "currency": code,
+                    "detail": f"the statement closes at {expected}, accountOf at block {block} is {balance}",
+                }
+            )
+    report.summary["closing_balances_checked"] = (
+        f"{checked} of {len(codes)} against accountOf at block {block}"
+    )

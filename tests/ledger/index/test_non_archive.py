@@ -10,11 +10,14 @@ import pytest
 from sqlalchemy import text
 from web3.exceptions import Web3RPCError
 
+from ledger.chain.jsonrpc import JsonRpc
+from ledger.chain.views import HubViews
 from ledger.devnet.anvil import terminate
 from ledger.devnet.rules import ChainRules
 from ledger.index.db import make_engine
 from ledger.index.indexer import Indexer, IndexerOptions
 from ledger.index.settlement_status import MirrorLiquidity
+from ledger.recon.statement import statement_report
 from tests.support.devnet import Devnet, deploy_devnet, hub_artifact, mine, start_rules_chain
 from tests.support.mirror import mirror_dump
 from tests.support.scenario import run_scenario
@@ -69,6 +72,13 @@ def test_a_mirror_rebuilt_on_a_pruned_node_verifies_every_cycle(tmp_path: Path) 
             }
         assert checks == [(1, "verified"), (2, "verified")]
         assert statuses.get("pending", 0) == 1 and statuses["settled"] > 0  # only the open cycle's one
+        # a statement closing at a block whose state the node dropped says so: never clean unchecked
+        bank = devnet.plan.banks[0].address
+        with rebuilt.connect() as conn:
+            old = statement_report(
+                conn, bank, 0, int(ready_block), HubViews(JsonRpc(node.url), devnet.hub.address)
+            )
+        assert {d["kind"] for d in old.discrepancies} == {"closing-balance-unverified"}
         live_dump, rebuilt_dump = mirror_dump(live), mirror_dump(rebuilt)
         for table in STATUS_TABLES:
             assert rebuilt_dump[table] == live_dump[table], table

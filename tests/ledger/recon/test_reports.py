@@ -144,6 +144,43 @@ def test_statement(mirrored: Mirrored) -> None:
     )
     code, out = cli(mirrored, "recon", "statement", atlas, "--format", "csv")
     assert code == 0 and out.startswith("block,log_index,type")
+    with engine.connect() as conn:
+        proven = statement_report(conn, atlas, views=views(mirrored))
+    assert proven.clean, proven.discrepancies
+    assert (
+        proven.summary["closing_balances_checked"]
+        == f"2 of 2 against accountOf at block {report.as_of_block}"
+    )
+    # a movement's amount changed in the mirror breaks the chain of reported balances; a reported
+    # balance changed makes the closing balance differ from the chain's
+    with make_engine(mirrored.url).begin() as conn:
+        block, index, amount = conn.execute(
+            text(
+                "SELECT block_number, log_index, amount FROM account_events WHERE participant = :p "
+                "AND kind = 'settle' ORDER BY block_number DESC, log_index DESC LIMIT 1"
+            ),
+            {"p": atlas.lower()},
+        ).one()
+        conn.execute(
+            text("UPDATE account_events SET amount = :a WHERE block_number = :b AND log_index = :i"),
+            {"a": encode_text(decode_text(amount) + 5), "b": block, "i": index},
+        )
+    with engine.connect() as conn:
+        kinds = [d["kind"] for d in statement_report(conn, atlas, views=views(mirrored)).discrepancies]
+    assert kinds == ["movement-mismatch"]
+    with make_engine(mirrored.url).begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE account_events SET amount = :a, balance = :bal "
+                "WHERE block_number = :b AND log_index = :i"
+            ),
+            {"a": amount, "bal": encode_text(10**12), "b": block, "i": index},
+        )
+    with engine.connect() as conn:
+        kinds = [d["kind"] for d in statement_report(conn, atlas, views=views(mirrored)).discrepancies]
+    assert kinds == ["movement-mismatch", "closing-balance-mismatch"]
+    code, _ = cli(mirrored, "recon", "statement", atlas, "--strict")
+    assert code == 2
 
 
 def _books_for(mirrored: Mirrored, bank: str, path: Path, url: str) -> list[dict[str, str]]:
@@ -257,6 +294,25 @@ def test_proofs_verify_with_openzeppelin_and_on_chain(mirrored: Mirrored, tmp_pa
     assert deferred["set"] == "deferred" and deferred["verifyObligation"]
     tree.unlink()
     assert _oz_verify(deferred, tmp_path)
+    # the same decision from the full mirror, where CED-1 has since settled in cycle 2: every decision
+    # of an obligation keeps its proof
+    code, out = cli(mirrored, "recon", "proof", "CED-1", "--cycle", "1")
+    assert code == 0, out
+    past = json.loads(out)
+    assert past["set"] == "deferred" and past["cycleId"] == 1 and past["verifyObligation"]
+    assert past["decisions"] == [{"cycleId": 1, "set": "deferred"}, {"cycleId": 2, "set": "settled"}]
+    code, out = cli(mirrored, "recon", "proof", "CED-1")
+    latest = json.loads(out)
+    assert (latest["set"], latest["cycleId"], latest["verifyObligation"]) == ("settled", 2, True)
+    undecided = subprocess.run(
+        [sys.executable, "-m", "ledger.cli", "recon", "proof", "CED-1", "--cycle", "3"],
+        env={**os.environ, **mirrored.env(None)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert undecided.returncode == 1
+    assert "not decided in cycle 3 (deferred in cycle 1, settled in cycle 2)" in undecided.stderr
     # a tampered proof fails everywhere
     deferred["value"][4] = str(int(deferred["value"][4]) + 1)
     assert not _oz_verify(deferred, tmp_path)
