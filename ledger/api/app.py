@@ -30,6 +30,17 @@ from sqlalchemy import ColumnElement, Engine, Select, Table, func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.api.auth import token_name
+from ledger.api.schema import (
+    ChartOut,
+    CycleRow,
+    ObligationRow,
+    Page,
+    ParticipantRow,
+    PositionRow,
+    ProofOut,
+    ReportOut,
+    StatusOut,
+)
 from ledger.chain.jsonrpc import JsonRpc
 from ledger.chain.views import HubViews
 from ledger.index import models as tables  # the route functions below take the tables' names
@@ -172,7 +183,7 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
     def count(table: Table, conditions: list[ColumnElement[bool]]) -> Select[Any]:
         return select(func.count()).select_from(table).where(*conditions)
 
-    @app.get("/api/status")
+    @app.get("/api/status", response_model=StatusOut)
     def status(_: Auth) -> dict[str, Any]:
         with engine.connect() as conn:
             last, last_hash, chain_id = checkpoint(conn)
@@ -184,7 +195,7 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
             "discrepancies": found,
         }
 
-    @app.get("/api/cycles")
+    @app.get("/api/cycles", response_model=Page[CycleRow])
     def cycles(
         _: Auth, status: CycleStatusName | None = None, limit: Limit = 50, offset: Offset = 0
     ) -> dict[str, Any]:
@@ -210,7 +221,7 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
         )
         return page(query, count(tables.cycles, conditions), limit, offset)
 
-    @app.get("/api/obligations")
+    @app.get("/api/obligations", response_model=Page[ObligationRow])
     def obligations(  # noqa: PLR0917 - query filters
         _: Auth,
         cycle: CycleId | None = None,
@@ -256,7 +267,7 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
         )
         return page(query, count(tables.obligations, conditions), limit, offset)
 
-    @app.get("/api/positions")
+    @app.get("/api/positions", response_model=Page[PositionRow])
     def positions(
         _: Auth,
         cycle: CycleId | None = None,
@@ -278,13 +289,13 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
         )
         return page(query, count(tables.net_positions, conditions), limit, offset)
 
-    @app.get("/api/participants")
+    @app.get("/api/participants", response_model=Page[ParticipantRow])
     def participants(_: Auth, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
         p = tables.participants.c
         query = select(p.address, p.kind, p.name, p.status, p.registered_block).order_by(p.name)
         return page(query, count(tables.participants, []), limit, offset)
 
-    @app.get("/api/chart")
+    @app.get("/api/chart", response_model=ChartOut)
     def chart(_: Auth, currency: str = "SGD") -> dict[str, Any]:
         """Gross settled value against net value moved, per settled cycle (integers as strings)."""
         with engine.connect() as conn:
@@ -312,26 +323,26 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
         ]
         return {"as_of_block": last, "as_of_block_hash": last_hash, "currency": currency, "points": points}
 
-    @app.get("/api/recon/cycle/{cycle_id}")
+    @app.get("/api/recon/cycle/{cycle_id}", response_model=ReportOut)
     def recon_cycle(_: Auth, cycle_id: Annotated[int, PathParam(ge=0, le=MAX_INT)]) -> dict[str, Any]:
         with engine.connect() as conn:
             return cycle_report(conn, cycle_id, chain).to_json()
 
-    @app.get("/api/recon/statement/{participant}")
+    @app.get("/api/recon/statement/{participant}", response_model=ReportOut)
     def recon_statement(
         _: Auth, participant: str, from_block: Block = 0, to_block: Block | None = None
     ) -> dict[str, Any]:
         with engine.connect() as conn:
             return statement_report(conn, participant, from_block, to_block, views).to_json()
 
-    @app.get("/api/recon/balances")
+    @app.get("/api/recon/balances", response_model=ReportOut)
     def recon_balances(_: Auth, block: Block | None = None) -> dict[str, Any]:
         if views is None:
             raise HTTPException(503, "the server was started without a chain endpoint")
         with engine.connect() as conn:
             return balances_report(conn, views, block).to_json()
 
-    @app.get("/api/proof/{reference}")
+    @app.get("/api/proof/{reference}", response_model=ProofOut)
     def proof(
         _: Auth, reference: str, payer: str | None = None, cycle: CycleId | None = None
     ) -> dict[str, Any]:

@@ -71,8 +71,17 @@ def test_pagination_and_filters(served: Served) -> None:
     proof = c.get(f"/api/proof/ATL-1?payer={atlas}", headers=h).json()
     assert proof["verifyObligation"] and proof["root_matches_chain"]
     assert c.get("/api/proof/NOPE", headers=h).status_code == 404
-    paths = c.get("/openapi.json").json()["paths"]
+    schema = c.get("/openapi.json").json()
+    paths = schema["paths"]
     assert {"/api/cycles", "/api/obligations", "/api/positions", "/api/recon/cycle/{cycle_id}"} <= set(paths)
+    # every route promises a typed response, money as decimal strings
+    for path, operations in paths.items():
+        if path.startswith("/api/"):
+            ok = operations["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            assert "$ref" in ok, (path, ok)
+    amount = schema["components"]["schemas"]["ObligationRow"]["properties"]["amount"]
+    assert amount["type"] == "string" and amount["pattern"] == r"^-?\d+$"
+    assert schema["openapi"].startswith("3.1")
 
 
 def _digest(path: Path) -> str:
