@@ -35,7 +35,8 @@ def verify_chain(call: RawCall, url: str, deployment: Deployment) -> None:
             "chain; redeploy (`ledger deploy`, `ledger devnet up`) or point rpc_url at the right node"
         )
     if deployment.start_block_hash is None:
-        return  # a deployment file written before the block hash was recorded
+        _check_deploy_tx(call, url, deployment)  # a deployment file written before the hash was kept
+        return
     block = call("eth_getBlockByNumber", [hex(deployment.start_block), False])
     found = None if block is None else str(block["hash"]).lower()
     if found != deployment.start_block_hash.lower():
@@ -44,4 +45,21 @@ def verify_chain(call: RawCall, url: str, deployment: Deployment) -> None:
             f"is {found or 'missing'}, the deployment's is {deployment.start_block_hash} (another node on "
             "this port, or a reset chain): point rpc_url at the chain the deployment file describes, or "
             "redeploy"
+        )
+
+
+def _check_deploy_tx(call: RawCall, url: str, deployment: Deployment) -> None:
+    """Without the block hash: the deployment transaction must be on this chain, in ``start_block``,
+    creating the hub (nodes that prune old transaction indexes answer null: then nothing is known)."""
+    receipt = call("eth_getTransactionReceipt", [deployment.deploy_tx])
+    if receipt is None:
+        return
+    created = str(receipt.get("contractAddress") or "").lower()
+    block = int(receipt["blockNumber"], 16)
+    if created != deployment.hub.lower() or block != deployment.start_block:
+        raise ConfigError(
+            f"the endpoint {url} is not the chain of this deployment: its transaction "
+            f"{deployment.deploy_tx} created {created or 'nothing'} in block {block}, "
+            f"the deployment says {deployment.hub} in block {deployment.start_block}: point rpc_url at the "
+            "chain the deployment file describes, or redeploy"
         )
