@@ -66,6 +66,8 @@ interface IClearingResults {
     error ChunkMismatch(uint64 cycleId, uint64 start);
     /// @notice The cycle's settlement is being reversed; no position is applied any more.
     error SettlementIsUnwinding(uint64 cycleId);
+    /// @notice A deferred set is published for settled cycles only.
+    error NotSettled(uint64 cycleId);
 
     /// @notice `oracle` approved `resultHash` for `cycleId` (with the full result or its hash); `approvals`
     ///         is the count for that hash in `committeeEpoch`, this approval included.
@@ -94,6 +96,13 @@ interface IClearingResults {
     event NetPositionReversed(
         uint64 indexed cycleId, address indexed participant, bytes3 indexed currency, int256 net, int256 balance
     );
+    /// @notice Bytes `offset` .. `offset + bits.length - 1` of the deferred-set bitmap of the settled
+    ///         cycle `cycleId`, as a committee member computed it: bit `i` (byte `i / 8`, bit `i % 8`
+    ///         counted from the least significant) is set exactly when the cycle's `i`-th input
+    ///         obligation (the carried-in set in its carried order, then the submissions in order) was
+    ///         deferred. Not checked on chain: a reader rebuilds the deferred set from it and accepts it
+    ///         only if it hashes to the cycle's `deferredRoot`, so nobody needs to recompute the clearing.
+    event DeferredSetPublished(uint64 indexed cycleId, address indexed publisher, uint64 offset, bytes bits);
     /// @notice The cycle settled with the result `resultHash`: its last position was applied.
     event CycleSettled(
         uint64 indexed cycleId,
@@ -152,6 +161,16 @@ interface IClearingResults {
     function unwindPositions(uint64 cycleId, NetPosition[] calldata positions, bytes32 rest)
         external
         returns (uint64 unwound, bool cancelled);
+
+    /// @notice Publishes part of settled cycle `cycleId`'s deferred-set bitmap (see `DeferredSetPublished`),
+    ///         so that any node, one that started late or one that cannot reproduce the accepted result,
+    ///         can rebuild the set the next cycle carries from chain data alone.
+    /// @dev Caller must be a committee member; the cycle must be settled. Stores nothing: the event is the
+    ///      record, and readers check what they rebuild against the cycle's `deferredRoot`.
+    /// @param cycleId The settled cycle.
+    /// @param offset The bitmap's byte offset of `bits`.
+    /// @param bits The bitmap bytes from `offset`.
+    function publishDeferredSet(uint64 cycleId, uint64 offset, bytes calldata bits) external;
 
     /// @notice The hash that committee members approve for `header` on this deployment.
     /// @param header The result's header.

@@ -110,6 +110,13 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
     }
 
     /// @inheritdoc IClearingResults
+    function publishDeferredSet(uint64 cycleId, uint64 offset, bytes calldata bits) external whenNotPaused {
+        if (!_oracles[msg.sender].active) revert NotOracle(msg.sender);
+        if (_cycles[cycleId].status != CycleStatus.Settled) revert NotSettled(cycleId);
+        emit DeferredSetPublished(cycleId, msg.sender, offset, bits);
+    }
+
+    /// @inheritdoc IClearingResults
     function settlePositions(uint64 cycleId, NetPosition[] calldata positions, bytes32 rest)
         external
         whenNotPaused

@@ -103,6 +103,11 @@ class CycleHistory:
             info.cycle_id, deferred, carry_commitment(computation.result.deferred_root, len(deferred))
         )
 
+    def fold_deferred(self, info: CycleInfo, deferred: list[ObligationRecord], deferred_root: bytes) -> None:
+        """A settled cycle whose result this node did not compute: its deferred set, rebuilt from the
+        published bitmap and checked against ``deferred_root``, carries on."""
+        self._advance(info.cycle_id, deferred, carry_commitment(deferred_root, len(deferred)))
+
     def fold_whole(self, info: CycleInfo) -> None:
         """A failed or cancelled cycle: everything it held carries on."""
         whole = self.cycle_input(info) if info.ready_block else [*self.carry, *self.cycle_submissions(info)]

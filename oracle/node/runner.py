@@ -13,7 +13,10 @@ One poll (:meth:`OracleNode.step`), pinned to the head block:
    approval accepted it, else once ``takeover_seconds`` passed without progress, so that one
    member sends the chunks and the others stand in when it stops. After an admin cancellation the
    same members reverse the applied positions. A result this node cannot reproduce is logged as a
-   disagreement (and counted in ``oracle_disagreements_total``); someone who holds it applies it.
+   disagreement (and counted in ``oracle_disagreements_total``); someone who holds it applies it;
+5. once a cycle settles with deferred obligations, a member that holds its result publishes the
+   deferred-set bitmap (see ``deferred_set``); a member that cannot reproduce a settled cycle's result
+   folds it from that bitmap, checked against the on-chain deferred root, instead of stalling.
 
 Idempotency comes from the chain: ``hasApproved`` and the cycle status are read before acting, a
 member with a transaction still pending waits for it, and the contract refuses a second approval
@@ -37,9 +40,11 @@ from ledger.chain.hub import Hub
 from ledger.chain.views import CycleInfo
 from ledger.errors import ChainError, TransactionTimeout
 from ledger.protocol.clearing import CycleComputation, compute_result, participants_and_currencies
+from ledger.protocol.deferred_set import deferred_bitmap
 from ledger.protocol.types import CycleStatus
 from oracle.node.chainview import ChainView
 from oracle.node.committee import ApprovalStatus, approve
+from oracle.node.deferred_set import publish_bitmap, published_bitmaps, published_deferred_set
 from oracle.node.history import CycleHistory, InputMismatchError
 from oracle.node.metrics import NodeMetrics
 from oracle.node.settlement import ChunkLimits, ChunkOutcome, ResultTooLargeError, apply_chunks
@@ -99,6 +104,9 @@ class OracleNode:
         self._accepted: set[int] = set()  # cycles this node's approval accepted
         self._progress_since: tuple[tuple[int, int, int, bool], float] | None = None
         self._disagreed: set[int] = set()
+        #: settled cycles whose deferred-set bitmap this node may have to publish: (when seen, ready
+        #: block, bitmap)
+        self._to_publish: dict[int, tuple[float, int, bytes]] = {}
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -167,6 +175,8 @@ class OracleNode:
         head = self.view.head(self.config.confirmations)
         try:
             info = self.sync(head)
+            if self._to_publish and not self.view.pending_transactions(self.me):
+                self._publish_deferred()
             if info.status is CycleStatus.SETTLING:
                 self._settle(info, head)
                 return None
@@ -183,16 +193,19 @@ class OracleNode:
         k = info.cycle_id
         if info.status is CycleStatus.SETTLED:
             computation = self._computed.get(k)
+            live = computation is not None  # computed while the cycle was open to approval
             if (
                 computation is None
                 or computation.result.result_hash(self.chain_id, self.hub.address) != info.result_hash
             ):
+                live = False
                 computation = self._compute(info)
                 if computation.result.result_hash(self.chain_id, self.hub.address) != info.result_hash:
-                    raise ReconstructionError(
-                        f"cycle {k} settled with result 0x{info.result_hash.hex()}, which this node cannot "
-                        "reproduce: its deferred obligations are unknown (check the engine version)"
-                    )
+                    self._fold_from_published(info)
+                    return
+            if live and computation.result.deferred_count:  # history being rebuilt publishes nothing
+                bits = deferred_bitmap(self.history.cycle_input(info), computation.deferred)
+                self._to_publish[k] = (time.monotonic(), info.ready_block, bits)
             self.history.fold_settled(info, computation)
             self.metrics.cycles_settled.inc()
             self.metrics.last_settled_cycle.set(k)
@@ -220,6 +233,58 @@ class OracleNode:
         if seen is not None:
             self.metrics.cycle_latency.observe(time.monotonic() - seen)
         self._computed.pop(k, None)
+
+    def _fold_from_published(self, info: CycleInfo) -> None:
+        """Fold a settled cycle this node cannot reproduce, from the deferred set its members published
+        (checked against the on-chain deferred root); without one, wait for it."""
+        k = info.cycle_id
+        if k not in self._disagreed:
+            self._disagreed.add(k)
+            self.metrics.disagreements.inc()
+            log.error(
+                "cycle settled with a result this node does not reproduce; "
+                "carrying its published deferred set",
+                extra={"cycle": k, "result_hash": info.result_hash},
+            )
+        inputs = self.history.cycle_input(info)
+        _, deferred_root = self.view.roots(k)
+        deferred = published_deferred_set(
+            self.hub,
+            k,
+            inputs,
+            deferred_root,
+            from_block=info.ready_block,
+            to_block=self.hub.client.block_number(),
+            log_range=self.config.log_range,
+        )
+        if deferred is None:
+            raise ReconstructionError(
+                f"cycle {k} settled with result 0x{info.result_hash.hex()}, which this node cannot "
+                "reproduce, and no published deferred set matches its deferred root yet "
+                "(publishDeferredSet)"
+            )
+        self.history.fold_deferred(info, deferred, deferred_root)
+        self.metrics.cycles_settled.inc()
+        self.metrics.last_settled_cycle.set(k)
+        self._computed.pop(k, None)
+        log.info(
+            "cycle folded from its published deferred set", extra={"cycle": k, "deferred": len(deferred)}
+        )
+
+    def _publish_deferred(self) -> None:
+        """Publish the deferred sets of cycles that settled with this node's result: at once if its
+        approval accepted the result, else after ``takeover_seconds`` unless the same bitmap is on
+        chain by then."""
+        for k, (seen, ready_block, bits) in sorted(self._to_publish.items()):
+            if k not in self._accepted and time.monotonic() - seen < self.config.takeover_seconds:
+                continue
+            head = self.hub.client.block_number()
+            published = published_bitmaps(
+                self.hub, k, from_block=ready_block, to_block=head, log_range=self.config.log_range
+            )
+            if bits not in published:
+                publish_bitmap(self.hub, self.sender, k, bits, self.config.max_tx_bytes)
+            del self._to_publish[k]
 
     def _compute(self, info: CycleInfo) -> CycleComputation:
         inputs = self.history.cycle_input(info)
@@ -389,6 +454,12 @@ class OracleNode:
                 self.metrics.failures.labels("config").inc()
                 delay = self.config.max_backoff
                 log.error("a settlement chunk cannot fit the configured limits", extra={"reason": str(exc)})
+            except ReconstructionError as exc:
+                self.metrics.failures.labels("verification").inc()
+                delay = min(max(delay, 0.5) * 2, self.config.max_backoff)
+                log.warning(
+                    "waiting for chain data to rebuild a cycle", extra={"reason": str(exc), "retry_in": delay}
+                )
             except InputMismatchError as exc:
                 self.metrics.failures.labels("verification").inc()
                 delay = min(max(delay, 0.5) * 2, self.config.max_backoff)

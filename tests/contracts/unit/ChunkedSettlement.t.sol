@@ -7,6 +7,7 @@ import {Vm} from "../utils/Vm.sol";
 import {ISettlementAccounts} from "../../../contracts/interfaces/ISettlementAccounts.sol";
 import {IClearingCycles} from "../../../contracts/interfaces/IClearingCycles.sol";
 import {IClearingResults} from "../../../contracts/interfaces/IClearingResults.sol";
+import {IMembership} from "../../../contracts/interfaces/IMembership.sol";
 import {
     CycleStatus,
     NetPosition,
@@ -165,6 +166,28 @@ contract ChunkedSettlementTest is HubTest {
         vm.expectEmit(true, false, false, false, address(hub));
         emit IClearingCycles.CycleReady(2, bytes32(0), bytes32(0), 0, 0);
         applyChunk(r, 6, N);
+    }
+
+    /// @dev A committee member publishes a settled cycle's deferred-set bitmap as an event; others, and
+    ///      cycles not yet settled, are refused.
+    function test_publishDeferredSet_settledCyclesAndCommitteeOnly() public {
+        ClearingResult memory r = _big();
+        bytes memory bits = hex"05";
+        vm.prank(oracles[2]);
+        vm.expectRevert(abi.encodeWithSelector(IClearingResults.NotSettled.selector, uint64(1)));
+        hub.publishDeferredSet(1, 0, bits);
+        accept(r);
+        vm.prank(oracles[0]);
+        vm.expectRevert(abi.encodeWithSelector(IClearingResults.NotSettled.selector, uint64(1)));
+        hub.publishDeferredSet(1, 0, bits); // settling is not settled
+        applyChunk(r, 0, N);
+        vm.prank(banks[0]);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.NotOracle.selector, banks[0]));
+        hub.publishDeferredSet(1, 0, bits);
+        vm.expectEmit(true, true, false, true, address(hub));
+        emit IClearingResults.DeferredSetPublished(1, oracles[2], 3, bits);
+        vm.prank(oracles[2]); // any member, whether or not it approved
+        hub.publishDeferredSet(1, 3, bits);
     }
 
     /// @dev The roots verify only once the last chunk settled the cycle.
