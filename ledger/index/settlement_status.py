@@ -26,7 +26,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -44,7 +44,14 @@ from ledger.protocol.netting import Obligation, clear
 from ledger.protocol.proofs import obligation_roots
 from ledger.protocol.types import Strategy
 
-__all__ = ["LiquidityReader", "MirrorLiquidity", "StatusOutcome", "assign_statuses", "recompute"]
+__all__ = [
+    "LiquidityReader",
+    "MirrorLiquidity",
+    "StatusOutcome",
+    "assign_statuses",
+    "mirror_leaf",
+    "recompute",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +99,13 @@ class MirrorLiquidity:
             .limit(1)
         ).scalar()
         return Strategy.from_code(0 if args is None else int(json.loads(args)["strategy"]))
+
+
+def mirror_leaf(row: Sequence[Any]) -> tuple[int, str, str, str, int, bytes]:
+    """A mirror row ``(origin cycle, payer, payee, currency, amount, ref)`` - text columns as the
+    ``obligations`` table holds them - as the leaf fields the Merkle roots hash."""
+    origin, payer, payee, currency, amount, ref = row
+    return (int(origin), payer, payee, currency, amount, bytes.fromhex(ref[2:]))
 
 
 @dataclass
@@ -165,7 +179,7 @@ def recompute(
     deferred = [rows[i] for i in outcome.deferred]
 
     def leaf(r: InputRow) -> tuple[int, str, str, str, int, bytes]:
-        return (r.origin, r.payer, r.payee, r.currency, r.amount, bytes.fromhex(r.ref[2:]))
+        return mirror_leaf((r.origin, r.payer, r.payee, r.currency, r.amount, r.ref))
 
     s_root, d_root = obligation_roots([leaf(r) for r in settled], [leaf(r) for r in deferred])
     got = ("0x" + s_root.hex(), "0x" + d_root.hex())

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ledger.index.models import cycle_totals, cycles, deferrals, net_positions, obligations, settlements
+from ledger.index.settlement_status import mirror_leaf
 from ledger.protocol.proofs import obligation_roots
 from ledger.recon.onchain import ChainReader
 from ledger.recon.report import Report, checkpoint, ratio_string
@@ -43,12 +44,6 @@ COLUMNS = [
 def liquidity_saving(gross: int, net: int) -> Fraction | None:
     """Gross value over net value (how many units of value settle per unit of liquidity moved)."""
     return None if net == 0 else Fraction(gross, net)
-
-
-def _leaf(row: Sequence[Any]) -> tuple[object, ...]:
-    """A mirror row (origin cycle, payer, payee, currency, amount, ref) as the leaf the roots hash."""
-    origin, payer, payee, currency, amount, ref = row
-    return (origin, payer, payee, currency, amount, bytes.fromhex(ref[2:]))
 
 
 def _totals(rows: Sequence[Any]) -> dict[tuple[str, str], tuple[int, int, int, int]]:
@@ -175,7 +170,7 @@ def cycle_report(conn: Connection, cycle_id: int, chain: ChainReader | None = No
                 .where(deferrals.c.cycle_id == cycle_id)
             ).all()
             s_root, d_root = obligation_roots(
-                [_leaf(r) for r in settled_rows], [_leaf(r) for r in deferred_rows]
+                [mirror_leaf(r) for r in settled_rows], [mirror_leaf(r) for r in deferred_rows]
             )
             for kind, mine, theirs, count in (
                 ("settled-set-mismatch", s_root, on_chain.settled_root, len(settled_rows)),

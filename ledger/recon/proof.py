@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 from ledger.chain.views import HubViews
 from ledger.errors import ReportError
 from ledger.index.models import deferrals, obligations, settlements
+from ledger.index.settlement_status import mirror_leaf
 from ledger.protocol.proofs import OBLIGATION_LEAF_ENCODING, ObligationTree, obligation_leaf_values
 from ledger.recon.report import checkpoint
 from ledger.submit.models import encode_reference
@@ -85,7 +86,7 @@ def obligation_proof(
             deferrals.c.cycle_id == cycle
         )
     members = conn.execute(leaves).all()
-    rows = [(int(m[0]), m[1], m[2], m[3], m[4], bytes.fromhex(m[5][2:])) for m in members]
+    rows = [mirror_leaf(m) for m in members]
     tree = ObligationTree.build(rows)
     index = next(i for i, r in enumerate(rows) if r[1] == o_payer and r[5] == bytes.fromhex(ref[2:]))
     proof = tree.proof(index)
