@@ -52,6 +52,13 @@ from oracle.node.settlement import ChunkLimits, ChunkOutcome, ResultTooLargeErro
 log = logging.getLogger(__name__)
 
 _TRANSIENT = (ChainError, TransactionTimeout, requests.RequestException, ConnectionError, TimeoutError)
+#: a node's answer for a block a reorganisation just removed (anvil, geth/Besu): the head this poll
+#: pinned is gone, the next poll pins the new one
+_VANISHED_BLOCK = ("BlockOutOfRange", "header not found", "unknown block")
+
+
+def _vanished_block(exc: Exception) -> bool:
+    return any(marker in str(exc) for marker in _VANISHED_BLOCK)
 
 
 class ReconstructionError(Exception):
@@ -467,7 +474,12 @@ class OracleNode:
                     "refusing to approve: chain data does not match its commitments",
                     extra={"reason": str(exc), "retry_in": delay},
                 )
-            except Exception:
+            except Exception as exc:
+                if _vanished_block(exc):
+                    self.metrics.failures.labels("rpc").inc()
+                    log.warning("the block this poll read was reorganised away; reading again")
+                    stop.wait(self.config.poll_interval)
+                    continue
                 self.metrics.failures.labels("internal").inc()
                 delay = min(max(delay, 0.5) * 2, self.config.max_backoff)
                 log.exception("unexpected failure; backing off", extra={"retry_in": delay})
