@@ -41,6 +41,9 @@ class Operator:
     def register_currency(self, code: str, minor_units: int) -> Receipt:
         return self._tx("registerCurrency", currency_bytes(code), minor_units)
 
+    def set_currency_max_amount(self, code: str, max_amount: int) -> Receipt:
+        return self._tx("setCurrencyMaxAmount", currency_bytes(code), max_amount)
+
     def set_debit_cap(self, account: str, code: str, cap: int) -> Receipt:
         return self._tx("setDebitCap", to_checksum_address(account), currency_bytes(code), cap)
 
@@ -65,6 +68,9 @@ class Operator:
 
     def set_settlement_timeout(self, seconds: int) -> Receipt:
         return self._tx("setSettlementTimeout", seconds)
+
+    def set_obligation_expiry(self, cycles: int) -> Receipt:
+        return self._tx("setObligationExpiry", cycles)
 
     def set_strategy(self, strategy: Strategy) -> Receipt:
         return self._tx("setNettingStrategy", strategy.code)

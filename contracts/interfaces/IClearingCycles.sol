@@ -15,8 +15,16 @@ import {Cycle, CycleStatus, ObligationInput, ObligationKind, NettingStrategy} fr
 ///        submissionsHash_0 = 0
 ///        submissionsHash_i = keccak256(submissionsHash_{i-1} ‖ payer ‖ record_i)
 ///      with record_i the canonical 152-byte record (see `submitBatch`)
-///        inputCommitment   = keccak256(abi.encode(carryIn, submissionsHash, count))
+///        recallsHash_0 = 0
+///        recallsHash_i = keccak256(recallsHash_{i-1} ‖ payer ‖ ref_i)
+///      over the recalls recorded while the cycle was open (see `recall`), and
+///        inputCommitment   = keccak256(abi.encode(carryIn, submissionsHash, count, recallsHash, recallCount))
 ///      where `carryIn` is the carry commitment when the cycle became ready (see `carry`).
+///
+///      Obligations end in one of four ways, each a set of the settled cycle's result with its own
+///      Merkle root: settled, deferred (carried into the next cycle), recalled by the payer (`recall`),
+///      or expired (`setObligationExpiry`). Recalled and expired obligations never carry, so the carried
+///      set is bounded by the expiry times the cycles' submissions.
 ///      Duplicate references are detected with a per-payer bitmap keyed by `uint256(reference) >> 8`:
 ///      references that differ only in their last byte share one storage word, so numbering references
 ///      sequentially costs about 90 gas each for duplicate protection, while random references pay a
@@ -50,6 +58,14 @@ interface IClearingCycles {
     error InactivePayee(bytes32 ref, address payee);
     /// @notice The batch references an unregistered currency.
     error UnknownObligationCurrency(bytes32 ref, bytes3 currency);
+    /// @notice The amount is above the currency's configured maximum (`currencyMaxAmount`).
+    error ObligationAmountAboveMaximum(bytes32 ref, uint256 amount, uint256 maximum);
+    /// @notice A recall names at least one reference.
+    error NothingToRecall();
+    /// @notice The caller never submitted an obligation with reference `ref`.
+    error UnknownReference(address payer, bytes32 ref);
+    /// @notice The caller already recalled `ref`.
+    error AlreadyRecalled(address payer, bytes32 ref);
 
     /// @notice A cycle opened for submissions.
     event CycleOpened(uint64 indexed cycleId, uint64 openedAt, uint64 closesAt);
@@ -68,6 +84,11 @@ interface IClearingCycles {
     event SettlementTimeoutSet(uint64 timeout);
     /// @notice The committee's gridlock-resolution strategy changed.
     event NettingStrategySet(NettingStrategy strategy);
+    /// @notice Unsettled obligations now expire `cycles` cycles after the cycle they were submitted to
+    ///         (0 = never).
+    event ObligationExpirySet(uint64 cycles);
+    /// @notice `payer` asked to recall its obligation `ref`; recorded in the open cycle `cycleId`.
+    event RecallRequested(address indexed payer, uint64 indexed cycleId, bytes32 ref);
     /// @notice An obligation entered `cycleId`. Carries every field; submission order is log order.
     event ObligationSubmitted(
         address indexed payer,
@@ -99,6 +120,20 @@ interface IClearingCycles {
     /// @param records The packed obligations.
     /// @return cycleId The cycle they entered.
     function submitBatch(bytes calldata records) external returns (uint64 cycleId);
+
+    /// @notice Recalls obligations the caller submitted and that have not settled: each request is
+    ///         recorded in the open cycle and bound into its input commitment.
+    /// @dev The first cycle from `cycleId` on that settles decides: an obligation still outstanding then
+    ///      (submitted to it, or carried into it) is not netted and does not carry; it ends in that
+    ///      cycle's recalled set. An obligation that settled or expired before is not affected: nothing
+    ///      undoes a settlement, and a recall arriving too late is visible as a `RecallRequested` for an
+    ///      obligation in an earlier settled set. A failed or cancelled cycle carries its recalls with its
+    ///      whole input. Any member that submitted `refs` may recall them, also while suspended.
+    ///      Reverts `UnknownReference` for a reference the caller never used, `AlreadyRecalled` for one
+    ///      recalled before; all or nothing.
+    /// @param refs The references of the obligations to recall.
+    /// @return cycleId The cycle the recalls were recorded in.
+    function recall(bytes32[] calldata refs) external returns (uint64 cycleId);
 
     /// @notice Closes the open cycle and opens the next one.
     /// @dev The admin may close at any time; anyone may once the cycle's duration has passed.
@@ -134,6 +169,26 @@ interface IClearingCycles {
     /// @dev Admin only; takes effect for cycles that become ready afterwards (members read it at the ready block).
     /// @param strategy Fifo or MaxValue.
     function setNettingStrategy(NettingStrategy strategy) external;
+
+    /// @notice Sets how many cycles an obligation may stay unsettled: one submitted to cycle s is netted
+    ///         in cycles s .. s + `cycles` - 1 at most; still outstanding in the input of cycle
+    ///         s + `cycles` (or a later one), it ends in that cycle's expired set before the clearing, so
+    ///         what it blocked settles in that cycle (0 = never expire). Bounds the carried set, and
+    ///         ends head-of-line blocking by an obligation that can never settle.
+    /// @dev Admin only; like the strategy it applies to cycles that become ready afterwards (members read
+    ///      it at the ready block).
+    /// @param cycles Cycles after submission; 0 disables expiry.
+    function setObligationExpiry(uint64 cycles) external;
+
+    /// @notice The obligation expiry in cycles (0 = never), see `setObligationExpiry`.
+    /// @return The number of cycles.
+    function obligationExpiry() external view returns (uint64);
+
+    /// @notice The recall requests recorded while `cycleId` was open.
+    /// @param cycleId The cycle.
+    /// @return hash keccak256 rolling hash over (payer, ref) in order (0 when none).
+    /// @return count How many.
+    function recalls(uint64 cycleId) external view returns (bytes32 hash, uint64 count);
 
     /// @notice The cycle currently open for submissions (a lapsed cycle reports until it is rolled).
     /// @return The cycle id.

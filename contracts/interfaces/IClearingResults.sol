@@ -39,7 +39,8 @@ import {NetPosition, ResultHeader, SettlementProgress} from "../types/Settlement
 interface IClearingResults {
     /// @notice The result's input commitment is not the cycle's.
     error CommitmentMismatch(uint64 cycleId, bytes32 expected, bytes32 actual);
-    /// @notice settledCount + deferredCount must equal the carried-in count plus the cycle's submissions.
+    /// @notice settledCount + deferredCount + recalledCount + expiredCount must equal the carried-in count
+    ///         plus the cycle's submissions.
     error CountMismatch(uint64 cycleId, uint64 expected, uint64 actual);
     /// @notice A root must be zero exactly when its count is zero.
     error RootCountMismatch(bytes32 root, uint64 count);
@@ -103,6 +104,12 @@ interface IClearingResults {
     ///         deferred. Not checked on chain: a reader rebuilds the deferred set from it and accepts it
     ///         only if it hashes to the cycle's `deferredRoot`, so nobody needs to recompute the clearing.
     event DeferredSetPublished(uint64 indexed cycleId, address indexed publisher, uint64 offset, bytes bits);
+    /// @notice Settled cycle `cycleId` ended `recalledCount` obligations their payers recalled and
+    ///         `expiredCount` that expired (emitted just before `CycleSettled`, only when either is
+    ///         non-zero); neither set carries.
+    event ObligationsEnded(
+        uint64 indexed cycleId, bytes32 recalledRoot, uint64 recalledCount, bytes32 expiredRoot, uint64 expiredCount
+    );
     /// @notice The cycle settled with the result `resultHash`: its last position was applied.
     event CycleSettled(
         uint64 indexed cycleId,
@@ -221,6 +228,37 @@ interface IClearingResults {
         uint256 amount,
         bytes32 ref
     ) external view returns (bool);
+
+    /// @notice Verifies an obligation's inclusion in a settled cycle's recalled or expired set (false for
+    ///         a cycle that is not settled); the leaf is `verifyObligation`'s.
+    /// @param cycleId The settled cycle whose roots to check against.
+    /// @param recalled True for the recalled set, false for the expired set.
+    /// @param proof The Merkle proof.
+    /// @param originCycle Cycle the obligation was submitted to.
+    /// @param payer The payer.
+    /// @param payee The payee.
+    /// @param currencyCode The currency.
+    /// @param amount The amount.
+    /// @param ref The reference.
+    /// @return True if the proof verifies.
+    function verifyEndedObligation(
+        uint64 cycleId,
+        bool recalled,
+        bytes32[] calldata proof,
+        uint64 originCycle,
+        address payer,
+        address payee,
+        bytes3 currencyCode,
+        uint256 amount,
+        bytes32 ref
+    ) external view returns (bool);
+
+    /// @notice The recalled and expired roots of a settled cycle (or of the accepted result of the cycle
+    ///         settling; zero for any other cycle, and for an empty set).
+    /// @param cycleId The cycle.
+    /// @return recalledRoot Root of the recalled set.
+    /// @return expiredRoot Root of the expired set.
+    function endedRoots(uint64 cycleId) external view returns (bytes32 recalledRoot, bytes32 expiredRoot);
 
     /// @notice The settled and deferred roots of a settled cycle (or of the accepted result of the cycle
     ///         settling; zero for any other cycle).

@@ -29,9 +29,14 @@ interface ISettlementAccounts {
     error AmountTooLarge(uint256 amount);
     /// @notice Funding would take the currency's total balance to `total`, above `MAX_AMOUNT`.
     error TotalTooLarge(bytes3 currency, int256 total);
+    /// @notice A currency's maximum obligation amount must be between 1 and `MAX_AMOUNT`.
+    error InvalidMaxAmount(uint256 maxAmount);
 
     /// @notice A currency was registered.
     event CurrencyRegistered(bytes3 indexed code, uint8 minorUnits);
+    /// @notice The largest amount a single obligation in `code` may carry changed (a new currency starts
+    ///         at `MAX_AMOUNT`).
+    event CurrencyMaxAmountSet(bytes3 indexed code, uint256 maxAmount);
     /// @notice A participant's debit cap changed.
     event DebitCapSet(address indexed account, bytes3 indexed currency, uint256 cap);
     /// @notice The settlement agent credited a balance (money entering the system).
@@ -44,6 +49,15 @@ interface ISettlementAccounts {
     /// @param code Alphabetic code, e.g. bytes3("EUR").
     /// @param minorUnits The minor-unit exponent (2 for EUR, 0 for JPY, 3 for KWD).
     function registerCurrency(bytes3 code, uint8 minorUnits) external;
+
+    /// @notice Sets the largest amount one obligation in `code` may carry; larger submissions are
+    ///         refused (`IClearingCycles.ObligationAmountAboveMaximum`), so a fat-finger amount never
+    ///         enters a cycle. Applies to submissions from the next transaction on; obligations already
+    ///         submitted are not affected.
+    /// @dev Admin only. Reverts `InvalidMaxAmount` unless 1 <= maxAmount <= `MAX_AMOUNT`.
+    /// @param code A registered currency.
+    /// @param maxAmount The maximum, in minor units.
+    function setCurrencyMaxAmount(bytes3 code, uint256 maxAmount) external;
 
     /// @notice Sets the debit cap (intraday credit) of `account` in `currency`.
     /// @dev Admin only; lowering it reverts `LiquidityLocked` while a cycle awaits settlement; a cap above
@@ -74,6 +88,11 @@ interface ISettlementAccounts {
     /// @return registered Whether it is registered.
     /// @return minorUnits The minor-unit exponent.
     function currencyInfo(bytes3 code) external view returns (bool registered, uint8 minorUnits);
+
+    /// @notice The largest amount one obligation in `code` may carry (0 for an unregistered currency).
+    /// @param code The currency code.
+    /// @return The maximum, in minor units.
+    function currencyMaxAmount(bytes3 code) external view returns (uint256);
 
     /// @notice Balance and debit cap of one account.
     /// @param participant The participant.

@@ -9,7 +9,7 @@ import {NetPosition, ResultHeader} from "../types/SettlementTypes.sol";
 ///         cycle id inside the header keeps it from being replayed on another cycle; `positionsHash`
 ///         inside it binds every net position (see `ResultHeader`).
 library ClearingResultHash {
-    bytes32 internal constant DOMAIN_TAG = keccak256("SettlementHub.ClearingResult.v2");
+    bytes32 internal constant DOMAIN_TAG = keccak256("SettlementHub.ClearingResult.v3");
 
     /// @dev Hash of `header` for the hub at `hub` on chain `chainId`.
     function hash(ResultHeader calldata header, uint256 chainId, address hub) internal pure returns (bytes32) {

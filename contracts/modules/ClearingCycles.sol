@@ -23,6 +23,10 @@ import {
 abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycles {
     mapping(uint64 cycleId => Cycle) internal _cycles;
     mapping(address payer => mapping(uint256 word => uint256 bits)) internal _referenceBits;
+    /// @dev References each payer has recalled, in the layout of `_referenceBits`.
+    mapping(address payer => mapping(uint256 word => uint256 bits)) internal _recallBits;
+    /// @dev The recalls recorded while each cycle was open (see `recalls`).
+    mapping(uint64 cycleId => Recalls) internal _recalls;
 
     uint64 internal _currentCycleId;
     uint64 internal _nextToFinalize;
@@ -32,6 +36,14 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
     uint64 internal _currentClosesAt;
     uint64 internal _settlementTimeout;
     NettingStrategy internal _strategy;
+    /// @dev Cycles after its submission cycle at which an unsettled obligation expires (0 = never).
+    uint64 internal _obligationExpiry;
+
+    /// @dev A cycle's recall requests: the rolling hash keccak256(prev ‖ payer ‖ ref) and their count.
+    struct Recalls {
+        bytes32 hash;
+        uint64 count;
+    }
 
     /// @dev The cycle next in line (`_nextToFinalize`), in one slot: `carryCount` obligations carried
     ///      into it, and the ballot of its approvals (ClearingResults: the cycle and committee epoch they
@@ -63,8 +75,10 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
         bytes32 ref = o.ref;
         if (ref == 0) revert ZeroReference(0);
         ParticipantKind payeeKind = _payeeKind(o.payee, ref);
-        if (!_currencies[o.currency].registered) revert UnknownObligationCurrency(ref, o.currency);
+        Currency memory currency = _currencies[o.currency];
+        if (!currency.registered) revert UnknownObligationCurrency(ref, o.currency);
         _checkObligation(payerKind, payeeKind, o.payee, uint8(o.kind), o.amount, ref);
+        if (o.amount > currency.maxAmount) revert ObligationAmountAboveMaximum(ref, o.amount, currency.maxAmount);
 
         mapping(uint256 => uint256) storage bits = _referenceBits[msg.sender];
         uint256 key = uint256(ref) >> 8;
@@ -179,12 +193,18 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
                 if iszero(eq(code, mload(add(state, 0x60)))) {
                     mstore(0x00, code)
                     mstore(0x20, _currencies.slot)
-                    // Currency { registered (byte 0), minorUnits (byte 1) }
-                    if iszero(and(sload(keccak256(0x00, 0x40)), 0xff)) {
+                    // Currency { registered (byte 0), minorUnits (byte 1), maxAmount (bits 16 .. 143) }
+                    let currency := sload(keccak256(0x00, 0x40))
+                    if iszero(and(currency, 0xff)) {
                         failure := 6
                         break
                     }
                     mstore(add(state, 0x60), code)
+                    mstore(add(state, 0x40), and(shr(16, currency), MAX_AMOUNT))
+                }
+                if gt(amount, mload(add(state, 0x40))) {
+                    failure := 10
+                    break
                 }
                 // wallet kinds: kind == 2 * payerIsWallet + payeeIsWallet (interbank, 0, is unrestricted)
                 if kind {
@@ -255,7 +275,35 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
         if (failure == 5) revert InactivePayee(ref, payee);
         if (failure == 6) revert UnknownObligationCurrency(ref, code);
         if (failure == 7) revert KindMismatch(ref, ObligationKind(kind));
+        if (failure == 10) {
+            uint256 amount = ObligationCodec.decodeAmount(ptr);
+            revert ObligationAmountAboveMaximum(ref, amount, _currencies[code].maxAmount);
+        }
         revert DuplicateReference(msg.sender, ref);
+    }
+
+    /// @inheritdoc IClearingCycles
+    function recall(bytes32[] calldata refs) external whenNotPaused returns (uint64 cycleId) {
+        uint256 n = refs.length;
+        if (n == 0) revert NothingToRecall();
+        cycleId = _openCycleForSubmission();
+        Recalls storage r = _recalls[cycleId];
+        bytes32 h = r.hash;
+        mapping(uint256 => uint256) storage used = _referenceBits[msg.sender];
+        mapping(uint256 => uint256) storage recalled = _recallBits[msg.sender];
+        for (uint256 i; i < n; ++i) {
+            bytes32 ref = refs[i];
+            uint256 key = uint256(ref) >> 8;
+            uint256 bit = 1 << (uint256(ref) & 0xff);
+            if (used[key] & bit == 0) revert UnknownReference(msg.sender, ref);
+            uint256 word = recalled[key];
+            if (word & bit != 0) revert AlreadyRecalled(msg.sender, ref);
+            recalled[key] = word | bit;
+            h = keccak256(abi.encodePacked(h, msg.sender, ref));
+            emit RecallRequested(msg.sender, cycleId, ref);
+        }
+        r.hash = h;
+        r.count += uint64(n);
     }
 
     /// @inheritdoc IClearingCycles
@@ -308,6 +356,23 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
     function setNettingStrategy(NettingStrategy strategy) external onlyOwner {
         _strategy = strategy;
         emit NettingStrategySet(strategy);
+    }
+
+    /// @inheritdoc IClearingCycles
+    function setObligationExpiry(uint64 cycles) external onlyOwner {
+        _obligationExpiry = cycles;
+        emit ObligationExpirySet(cycles);
+    }
+
+    /// @inheritdoc IClearingCycles
+    function obligationExpiry() external view returns (uint64) {
+        return _obligationExpiry;
+    }
+
+    /// @inheritdoc IClearingCycles
+    function recalls(uint64 cycleId) external view returns (bytes32 hash, uint64 count) {
+        Recalls memory r = _recalls[cycleId];
+        return (r.hash, r.count);
     }
 
     /// @inheritdoc IClearingCycles
@@ -380,10 +445,12 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
         if (id == _nextToFinalize) _makeReady(id, c);
     }
 
-    /// @dev Fixes the cycle's input (carried-in set plus submissions) and the block liquidity is read at.
+    /// @dev Fixes the cycle's input (carried-in set, submissions and recalls) and the block liquidity is
+    ///      read at.
     function _makeReady(uint64 id, Cycle storage c) private {
         bytes32 carryIn = _carryIn();
-        bytes32 commitment = keccak256(abi.encode(carryIn, c.submissionsHash, c.count));
+        Recalls memory r = _recalls[id];
+        bytes32 commitment = keccak256(abi.encode(carryIn, c.submissionsHash, c.count, r.hash, r.count));
         c.inputCommitment = commitment;
         c.readyBlock = uint64(block.number);
         c.readyAt = uint40(block.timestamp);

@@ -31,6 +31,8 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
     struct Roots {
         bytes32 settled;
         bytes32 deferred;
+        bytes32 recalled;
+        bytes32 expired;
     }
 
     /// @dev Progress of the settling cycle (`_nextToFinalize` while its status is `Settling`), in five
@@ -50,6 +52,8 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
         bytes3 currency;
         bool unwinding;
         uint64 settledCount;
+        uint64 recalledCount;
+        uint64 expiredCount;
     }
 
     /// @dev The ballot of the cycle awaiting its result lives in `_pending` (ClearingCycles): approvals of
@@ -77,6 +81,7 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
         _progress.unwindHash = bytes32(uint256(1));
         _progress.settledCount = type(uint64).max;
         _progress.count = type(uint64).max;
+        _progress.recalledCount = type(uint64).max;
     }
 
     /// @inheritdoc IClearingResults
@@ -93,10 +98,12 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
             revert CommitmentMismatch(id, c.inputCommitment, header.inputCommitment);
         }
         uint64 expected = _pending.carryCount + c.count;
-        uint64 actual = header.settledCount + header.deferredCount;
+        uint64 actual = header.settledCount + header.deferredCount + header.recalledCount + header.expiredCount;
         if (actual != expected) revert CountMismatch(id, expected, actual);
         _checkRoot(header.settledRoot, header.settledCount);
         _checkRoot(header.deferredRoot, header.deferredCount);
+        _checkRoot(header.recalledRoot, header.recalledCount);
+        _checkRoot(header.expiredRoot, header.expiredCount);
         _checkRoot(header.positionsHash, header.positionCount);
         _requireFirstApproval(id, epoch);
 
@@ -137,7 +144,7 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
         if (settled) {
             if (sum != 0) revert NetsDoNotBalance(bytes3(last), sum);
             _progress.applied = applied;
-            _settle(cycleId, c, p.settledCount, p.deferredCount);
+            _settle(cycleId, c, p);
         } else {
             Progress storage s = _progress;
             s.applied = applied;
@@ -211,18 +218,47 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
         uint256 amount,
         bytes32 ref
     ) external view returns (bool) {
-        if (_cycles[cycleId].status != CycleStatus.Settled) return false;
-        Roots memory r = _roots[cycleId];
+        Roots storage r = _roots[cycleId];
         bytes32 root = settledSet ? r.settled : r.deferred;
-        if (root == 0) return false;
-        bytes32 leaf = ObligationLeaf.hash(originCycle, payer, payee, currencyCode, amount, ref);
-        return MerkleProof.verifyCalldata(proof, root, leaf);
+        return _verify(cycleId, root, proof, ObligationLeaf.hash(originCycle, payer, payee, currencyCode, amount, ref));
+    }
+
+    /// @inheritdoc IClearingResults
+    function verifyEndedObligation(
+        uint64 cycleId,
+        bool recalledSet,
+        bytes32[] calldata proof,
+        uint64 originCycle,
+        address payer,
+        address payee,
+        bytes3 currencyCode,
+        uint256 amount,
+        bytes32 ref
+    ) external view returns (bool) {
+        Roots storage r = _roots[cycleId];
+        bytes32 root = recalledSet ? r.recalled : r.expired;
+        return _verify(cycleId, root, proof, ObligationLeaf.hash(originCycle, payer, payee, currencyCode, amount, ref));
     }
 
     /// @inheritdoc IClearingResults
     function roots(uint64 cycleId) external view returns (bytes32 settledRoot, bytes32 deferredRoot) {
         Roots memory r = _roots[cycleId];
         return (r.settled, r.deferred);
+    }
+
+    /// @inheritdoc IClearingResults
+    function endedRoots(uint64 cycleId) external view returns (bytes32 recalledRoot, bytes32 expiredRoot) {
+        Roots memory r = _roots[cycleId];
+        return (r.recalled, r.expired);
+    }
+
+    function _verify(uint64 cycleId, bytes32 root, bytes32[] calldata proof, bytes32 leaf)
+        private
+        view
+        returns (bool)
+    {
+        if (root == 0 || _cycles[cycleId].status != CycleStatus.Settled) return false;
+        return MerkleProof.verifyCalldata(proof, root, leaf);
     }
 
     /// @inheritdoc ClearingCycles
@@ -291,6 +327,8 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
         bytes32 deferredRoot = header.deferredRoot;
         if (settledRoot != 0) _roots[id].settled = settledRoot;
         if (deferredRoot != 0) _roots[id].deferred = deferredRoot;
+        if (header.recalledRoot != 0) _roots[id].recalled = header.recalledRoot;
+        if (header.expiredRoot != 0) _roots[id].expired = header.expiredRoot;
         uint64 count = header.positionCount;
         emit ResultAccepted(
             id,
@@ -303,7 +341,12 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
             header.positionsHash
         );
         if (count == 0) {
-            _settle(id, c, header.settledCount, header.deferredCount);
+            Progress memory ended;
+            ended.settledCount = header.settledCount;
+            ended.deferredCount = header.deferredCount;
+            ended.recalledCount = header.recalledCount;
+            ended.expiredCount = header.expiredCount;
+            _settle(id, c, ended);
             return;
         }
         bytes32 chain = header.positionsHash;
@@ -316,14 +359,20 @@ abstract contract ClearingResults is ClearingCycles, IClearingResults {
         s.unwindHash = chain;
         s.unwinding = false;
         s.settledCount = header.settledCount;
+        s.recalledCount = header.recalledCount;
+        s.expiredCount = header.expiredCount;
     }
 
     /// @dev The last position is applied (or there were none): the cycle is settled and the next in line.
-    function _settle(uint64 id, Cycle storage c, uint64 settledCount, uint64 deferredCount) private {
+    ///      `p` holds the result's counts.
+    function _settle(uint64 id, Cycle storage c, Progress memory p) private {
         c.status = CycleStatus.Settled;
         Roots memory r = _roots[id];
-        emit CycleSettled(id, c.resultHash, r.settled, r.deferred, settledCount, deferredCount);
-        _finalize(id, deferredCount);
+        if (p.recalledCount != 0 || p.expiredCount != 0) {
+            emit ObligationsEnded(id, r.recalled, p.recalledCount, r.expired, p.expiredCount);
+        }
+        emit CycleSettled(id, c.resultHash, r.settled, r.deferred, p.settledCount, p.deferredCount);
+        _finalize(id, p.deferredCount);
     }
 
     /// @dev The cycle if it is next in line and settling.

@@ -11,9 +11,12 @@ import {MAX_AMOUNT, ParticipantKind} from "../types/SettlementTypes.sol";
 ///      currency's total are bounded by `MAX_AMOUNT`, which keeps every balance far inside int256 (the
 ///      argument is at `MAX_AMOUNT` in SettlementTypes.sol).
 abstract contract SettlementAccounts is Membership, ISettlementAccounts {
+    /// @dev One slot, read by the submission loop in assembly: registered (byte 0), minorUnits (byte 1),
+    ///      maxAmount (bits 16 .. 143).
     struct Currency {
         bool registered;
         uint8 minorUnits;
+        uint128 maxAmount;
     }
 
     struct Account {
@@ -32,8 +35,17 @@ abstract contract SettlementAccounts is Membership, ISettlementAccounts {
         }
         if (minorUnits > 18) revert InvalidMinorUnits(minorUnits);
         if (_currencies[code].registered) revert CurrencyAlreadyRegistered(code);
-        _currencies[code] = Currency(true, minorUnits);
+        _currencies[code] = Currency(true, minorUnits, uint128(MAX_AMOUNT));
         emit CurrencyRegistered(code, minorUnits);
+        emit CurrencyMaxAmountSet(code, MAX_AMOUNT);
+    }
+
+    /// @inheritdoc ISettlementAccounts
+    function setCurrencyMaxAmount(bytes3 code, uint256 maxAmount) external onlyOwner {
+        if (!_currencies[code].registered) revert UnknownCurrency(code);
+        if (maxAmount == 0 || maxAmount > MAX_AMOUNT) revert InvalidMaxAmount(maxAmount);
+        _currencies[code].maxAmount = uint128(maxAmount);
+        emit CurrencyMaxAmountSet(code, maxAmount);
     }
 
     /// @inheritdoc ISettlementAccounts
@@ -77,6 +89,11 @@ abstract contract SettlementAccounts is Membership, ISettlementAccounts {
     function currencyInfo(bytes3 code) external view returns (bool registered, uint8 minorUnits) {
         Currency memory c = _currencies[code];
         return (c.registered, c.minorUnits);
+    }
+
+    /// @inheritdoc ISettlementAccounts
+    function currencyMaxAmount(bytes3 code) external view returns (uint256) {
+        return _currencies[code].maxAmount;
     }
 
     /// @inheritdoc ISettlementAccounts

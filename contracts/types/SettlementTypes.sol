@@ -109,6 +109,10 @@ struct NetPosition {
 /// @param deferredCount Number of deferred obligations; they carry into the next cycle.
 /// @param positionCount Number of non-zero net positions, sorted strictly by (currency, participant).
 /// @param positionsHash H_0 of the positions' hash chain (bytes32(0) when there are none).
+/// @param recalledRoot StandardMerkleTree root of the obligations their payers recalled (bytes32(0) when none).
+/// @param recalledCount Number of recalled obligations; they end here and do not carry.
+/// @param expiredRoot StandardMerkleTree root of the obligations that expired (bytes32(0) when none).
+/// @param expiredCount Number of expired obligations; they end here and do not carry.
 struct ResultHeader {
     uint64 cycleId;
     bytes32 inputCommitment;
@@ -118,6 +122,10 @@ struct ResultHeader {
     uint64 deferredCount;
     uint64 positionCount;
     bytes32 positionsHash;
+    bytes32 recalledRoot;
+    uint64 recalledCount;
+    bytes32 expiredRoot;
+    uint64 expiredCount;
 }
 
 /// @notice Progress of the accepted result of the cycle that is settling (see `settlement`).

@@ -80,7 +80,7 @@ CycleId = Annotated[int, Query(ge=0, le=MAX_INT)]
 CycleStatusName = Literal[
     "open", "closed", "ready", "settling", "unwinding", "settled", "failed", "cancelled"
 ]
-ObligationStatusName = Literal["pending", "settled", "deferred"]
+ObligationStatusName = Literal["pending", "settled", "deferred", "recalled", "expired"]
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -214,6 +214,10 @@ def create_app(database_url: str, *, rpc_url: str | None = None, hub: str | None
                 s.settled_root,
                 s.deferred_root,
                 s.status_check,
+                s.recalled_count,
+                s.expired_count,
+                s.recalled_root,
+                s.expired_root,
             )
             .select_from(tables.cycles.outerjoin(tables.settlements, s.cycle_id == c.cycle_id))
             .where(*conditions)

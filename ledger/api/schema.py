@@ -64,6 +64,10 @@ class CycleRow(_Out):
     status_check: str | None = Field(
         description="pending | verified | mismatch | nets-mismatch | unverified (null: not settled)"
     )
+    recalled_count: int | None = Field(None, description="obligations their payers recalled (ended here)")
+    expired_count: int | None = Field(None, description="obligations that expired (ended here)")
+    recalled_root: str | None = None
+    expired_root: str | None = None
 
 
 class ObligationRow(_Out):

@@ -178,6 +178,24 @@ class HubViews:
         settled, deferred = self.call("roots", cycle_id, block=block)
         return bytes(settled), bytes(deferred)
 
+    def ended_roots(self, cycle_id: int, block: Block = "latest") -> tuple[bytes, bytes]:
+        """(recalled root, expired root) of a settled cycle."""
+        recalled, expired = self.call("endedRoots", cycle_id, block=block)
+        return bytes(recalled), bytes(expired)
+
+    def recalls(self, cycle_id: int, block: Block = "latest") -> tuple[bytes, int]:
+        """(rolling hash, count) of the recall requests recorded while ``cycle_id`` was open."""
+        h, count = self.call("recalls", cycle_id, block=block)
+        return bytes(h), int(count)
+
+    def obligation_expiry(self, block: Block = "latest") -> int:
+        """Cycles after submission at which an unsettled obligation expires (0 = never)."""
+        return int(self.call("obligationExpiry", block=block))
+
+    def currency_max_amount(self, currency: str | bytes, block: Block = "latest") -> int:
+        """The largest amount one obligation in ``currency`` may carry (0 if not registered)."""
+        return int(self.call("currencyMaxAmount", _currency(currency), block=block))
+
     def settlement(self, block: Block = "latest") -> SettlementProgress:
         cycle_id, result_hash, applied, count, next_hash, unwinding, unwound = self.call(
             "settlement", block=block
@@ -207,12 +225,16 @@ class HubViews:
         proof: Sequence[bytes],
         leaf: tuple[int, str, str, str | bytes, int, bytes],
         block: Block = "latest",
+        *,
+        ended: bool = False,
     ) -> bool:
-        """``verifyObligation`` of a leaf (originCycle, payer, payee, currency, amount, ref)."""
+        """``verifyObligation`` of a leaf (originCycle, payer, payee, currency, amount, ref): ``settled``
+        picks the settled (else deferred) set; with ``ended``, ``verifyEndedObligation``, where
+        ``settled`` picks the recalled (else expired) set."""
         origin, payer, payee, currency, amount, ref = leaf
         return bool(
             self.call(
-                "verifyObligation",
+                "verifyEndedObligation" if ended else "verifyObligation",
                 cycle_id,
                 settled,
                 list(proof),

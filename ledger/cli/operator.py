@@ -87,6 +87,27 @@ def register_currency(ctx: typer.Context, code: str, minor_units: int, key: KeyO
     _done(f"registered {code}", _operator(ctx, key).register_currency(code, minor_units))
 
 
+@currency_app.command("max-amount")
+def currency_max_amount(
+    ctx: typer.Context,
+    code: str,
+    maximum: Annotated[
+        int | None, typer.Argument(help="minor units; omit to show the current maximum")
+    ] = None,
+    key: KeyOption = None,
+) -> None:
+    """Show or set the largest amount one obligation in CODE may carry (larger ones are refused at
+    submission; a new currency starts at the protocol's maximum, 2^128 - 1)."""
+    actx: AppContext = ctx.obj
+    if maximum is None:
+        out.print(f"{code}: at most {actx.hub.views.currency_max_amount(code)} minor units per obligation")
+        return
+    _done(
+        f"{code}: at most {maximum} minor units per obligation",
+        _operator(ctx, key).set_currency_max_amount(code, _bounded("maximum", maximum)),
+    )
+
+
 account_app = typer.Typer(help="Settlement accounts: funding, defunding, debit caps.", no_args_is_help=True)
 app.add_typer(account_app, name="account")
 
@@ -189,6 +210,28 @@ def timeout(ctx: typer.Context, seconds: int, key: KeyOption = None) -> None:
 def duration(ctx: typer.Context, seconds: int, key: KeyOption = None) -> None:
     """Set the automatic cycle length (0: close by the operator only)."""
     _done(f"cycle duration set to {seconds}s", _operator(ctx, key).set_cycle_duration(seconds))
+
+
+@cycle_app.command("expiry")
+def expiry(
+    ctx: typer.Context,
+    cycles: Annotated[
+        int | None, typer.Argument(help="cycles after submission; 0 = never; omit to show")
+    ] = None,
+    key: KeyOption = None,
+) -> None:
+    """Show or set the obligation expiry: an obligation submitted to cycle s that has not settled by
+    cycle s + CYCLES ends in that cycle's expired set instead of being deferred again."""
+    actx: AppContext = ctx.obj
+    if cycles is None:
+        current = actx.hub.views.obligation_expiry()
+        out.print(
+            "obligations never expire" if current == 0 else f"obligations expire after {current} cycles"
+        )
+        return
+    if cycles < 0:
+        raise typer.BadParameter("CYCLES must be 0 (never) or more", param_hint="CYCLES")
+    _done(f"obligation expiry set to {cycles} cycles", _operator(ctx, key).set_obligation_expiry(cycles))
 
 
 @cycle_app.command("strategy")

@@ -154,7 +154,8 @@ def proof_cmd(  # noqa: PLR0917 - Typer options
     ] = None,
     database_url: DbUrl = None,
 ) -> None:
-    """Merkle proof (OpenZeppelin format) of an obligation in a cycle's settled or deferred set."""
+    """Merkle proof (OpenZeppelin format) of an obligation in a cycle's settled, deferred, recalled or
+    expired set."""
     from ledger.recon.proof import obligation_proof
 
     actx: AppContext = ctx.obj

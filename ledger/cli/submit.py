@@ -57,6 +57,7 @@ def submit(  # noqa: PLR0917 - Typer options
         known_currencies=set(currencies),
         known_participants={a for a, (_, status) in registry.items() if status is ParticipantStatus.ACTIVE},
         participant_kinds={a: kind for a, (kind, _) in registry.items()},
+        max_amounts={code: hub.views.currency_max_amount(code) for code in sorted(currencies)},
     )
     submitter = Submitter(hub, sender, max_records=batch_size, history_from=start, log_range=log_range)
     if dry_run:
@@ -89,4 +90,41 @@ def submit(  # noqa: PLR0917 - Typer options
         f"{report.submitted} obligations sent in {report.batches} transactions "
         f"({report.already_on_chain} already on chain); {report.obligations_per_second:,.0f} obligations/s, "
         f"{report.gas_per_obligation:,.0f} gas per obligation"
+    )
+
+
+@app.command("recall")
+def recall(
+    ctx: typer.Context,
+    references: Annotated[list[str], typer.Argument(help="references of obligations the signer submitted")],
+    key: Annotated[str | None, typer.Option("--key", help="the payer's key source")] = None,
+) -> None:
+    """Recall obligations the signing participant submitted and that have not settled yet.
+
+    The requests are recorded in the open cycle; the first cycle from then on that settles takes every
+    named obligation that is still outstanding out of the clearing (its recalled set). One that settled
+    or expired before is not affected: check with ``ledger recon proof REF`` once the cycle settled.
+    """
+    from ledger.submit.models import encode_reference
+
+    actx: AppContext = ctx.obj
+    hub = actx.hub
+    sender = actx.sender(key)
+    refs = [
+        bytes.fromhex(r[2:]) if r.startswith(("0x", "0X")) and len(r) == 66 else encode_reference(r)
+        for r in references
+    ]
+    used = hub.views.references_used(sender.address.lower(), refs)
+    unknown = [r for r, seen in zip(references, used, strict=True) if not seen]
+    if unknown:
+        raise LedgerError(
+            f"{sender.address} never submitted {', '.join(repr(r) for r in unknown)}: nothing to recall "
+            "(references are the payer's own; check the signing key)"
+        )
+    cycle = hub.current_cycle_id()
+    receipt = hub.transact(sender, "recall", refs)
+    tx = bytes(receipt["transactionHash"]).hex()
+    out.print(
+        f"{len(refs)} recall request(s) recorded in cycle {cycle} (tx 0x{tx}); they take effect when a "
+        "cycle from then on settles"
     )

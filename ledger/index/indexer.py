@@ -78,7 +78,7 @@ from ledger.index.models import (
     settlements,
 )
 from ledger.index.pipeline import FetchPlan, PreparedRange, Span, in_threads
-from ledger.index.settlement_status import LiquidityReader, MirrorLiquidity, assign_statuses
+from ledger.index.settlement_status import ChainSets, LiquidityReader, MirrorLiquidity, assign_statuses
 from ledger.types import Deployment
 
 __all__ = ["DEFERRABLE_INDEXES", "IndexProgress", "Indexer", "IndexerOptions"]
@@ -684,6 +684,15 @@ class Indexer:
                     reason=a["reason"],
                 )
             )
+        elif name == "ObligationsEnded":
+            x(
+                self._cycle(a["cycleId"]).values(
+                    recalled_root=a["recalledRoot"],
+                    recalled_count=a["recalledCount"],
+                    expired_root=a["expiredRoot"],
+                    expired_count=a["expiredCount"],
+                )
+            )
         elif name == "CycleSettled":
             x(self._cycle(a["cycleId"]).values(status="settled", final_block=ev.block_number))
             if append:
@@ -757,6 +766,23 @@ class Indexer:
     def _settled(self, conn: Connection, ev: DecodedEvent) -> None:
         a = ev.args
         cycle_id = a["cycleId"]
+        c = cycles.c
+        ready_block, recalled_root, recalled_count, expired_root, expired_count = conn.execute(
+            select(c.ready_block, c.recalled_root, c.recalled_count, c.expired_root, c.expired_count).where(
+                c.cycle_id == cycle_id
+            )
+        ).one()
+        zero = "0x" + "00" * 32
+        chain = ChainSets(
+            a["settledRoot"],
+            a["deferredRoot"],
+            a["settledCount"],
+            a["deferredCount"],
+            recalled_root or zero,
+            int(recalled_count or 0),
+            expired_root or zero,
+            int(expired_count or 0),
+        )
         conn.execute(
             settlements.insert().values(
                 cycle_id=cycle_id,
@@ -769,19 +795,19 @@ class Indexer:
                 settled_count=a["settledCount"],
                 deferred_count=a["deferredCount"],
                 status_check="pending",
+                recalled_root=chain.recalled_root,
+                recalled_count=chain.recalled_count,
+                expired_root=chain.expired_root,
+                expired_count=chain.expired_count,
             )
         )
-        ready_block = conn.execute(select(cycles.c.ready_block).where(cycles.c.cycle_id == cycle_id)).scalar()
         outcome = assign_statuses(
             conn,
             self.liquidity,
             cycle_id=cycle_id,
             block_number=ev.block_number,
             ready_block=None if ready_block is None else int(ready_block),
-            settled_root=a["settledRoot"],
-            deferred_root=a["deferredRoot"],
-            settled_count=a["settledCount"],
-            deferred_count=a["deferredCount"],
+            chain=chain,
         )
         if outcome.check != "verified":
             self.metrics.discrepancies.inc()

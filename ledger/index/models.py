@@ -189,6 +189,11 @@ cycles = Table(
     Column("carried_count", BigInteger(), nullable=True),
     Column("final_block", BigInteger(), nullable=True),
     Column("reason", String(), nullable=True),
+    # ObligationsEnded (migration 0004): set just before the cycle's CycleSettled
+    Column("recalled_root", String(), nullable=True),
+    Column("recalled_count", BigInteger(), nullable=True),
+    Column("expired_root", String(), nullable=True),
+    Column("expired_count", BigInteger(), nullable=True),
 )
 
 #: The secondary indexes of ``obligations``. A large backfill drops them and rebuilds them at its end
@@ -224,10 +229,13 @@ obligations = Table(
     Column("amount", Money(), nullable=False),
     Column("payer_account", String(), nullable=True),
     Column("payee_account", String(), nullable=True),
-    Column("status", String(), nullable=False, default="pending"),  # pending | settled | deferred
+    # pending | settled | deferred | recalled | expired
+    Column("status", String(), nullable=False, default="pending"),
     Column("status_cycle", BigInteger(), nullable=True),
     Column("status_block", BigInteger(), nullable=True),
     Column("settled_cycle", BigInteger(), nullable=True),
+    # the cycle that ended it: settled, recalled or expired (migration 0004); null while outstanding
+    Column("ended_cycle", BigInteger(), nullable=True),
     *OBLIGATION_INDEXES,
 )
 
@@ -256,6 +264,10 @@ settlements = Table(
     # pending (not yet checked) | verified | mismatch | nets-mismatch | unverified (check impossible)
     Column("status_check", String(), nullable=False, default="pending"),
     Column("strategy", String(), nullable=True),
+    Column("recalled_root", String(), nullable=True),
+    Column("recalled_count", BigInteger(), nullable=True),
+    Column("expired_root", String(), nullable=True),
+    Column("expired_count", BigInteger(), nullable=True),
 )
 
 net_positions = Table(

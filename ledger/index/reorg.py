@@ -107,7 +107,7 @@ def rollback_to(
     o, d = obligations.c, deferrals.c
     conn.execute(obligations.delete().where(o.id >= (ancestor + 1) << LOG_INDEX_BITS))
     undecided = o.status_block > ancestor
-    conn.execute(update(obligations).where(undecided).values(settled_cycle=None))
+    conn.execute(update(obligations).where(undecided).values(settled_cycle=None, ended_cycle=None))
     # decided after the ancestor but deferred by an earlier settlement: back to the latest deferral
     mine = d.obligation_id == o.id
     conn.execute(

@@ -11,7 +11,7 @@ contract's (bytes3, uint160) order; positions are nonetheless re-sorted on the r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter
@@ -19,6 +19,7 @@ from operator import attrgetter
 import numpy as np
 import numpy.typing as npt
 
+from ledger.protocol.endings import Recall, split_expired, split_recalled
 from ledger.protocol.netting.columns import ObligationColumns
 from ledger.protocol.netting.engine import clear_columns
 from ledger.protocol.netting.types import ClearingOutcome, Obligation
@@ -43,11 +44,14 @@ def currency_text(raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class CycleComputation:
-    """A computed result and the obligations behind its roots (deferred ones carry forward)."""
+    """A computed result and the obligations behind its roots (deferred ones carry forward;
+    recalled and expired ones end here)."""
 
     result: ClearingResult
     settled: tuple[ObligationRecord, ...]
     deferred: tuple[ObligationRecord, ...]
+    recalled: tuple[ObligationRecord, ...] = ()
+    expired: tuple[ObligationRecord, ...] = ()
 
 
 def participants_and_currencies(obligations: Sequence[ObligationRecord]) -> tuple[list[bytes], list[bytes]]:
@@ -133,20 +137,46 @@ def compute_result(
     liquidity: Mapping[tuple[bytes, bytes], int],
     strategy: Strategy,
     *,
+    recalls: Collection[Recall] = (),
+    expiry: int = 0,
     workers: int = 1,
 ) -> CycleComputation:
     """Clear ``obligations`` against ``liquidity`` (balance + cap per (participant, currency)).
 
-    ``workers`` processes hash the Merkle leaves and build the trees (the result does not depend on it).
+    ``recalls`` are the cycle's pending recall requests and ``expiry`` the obligation expiry in force
+    (:mod:`ledger.protocol.endings`): recalled obligations, then those old enough to expire, are taken
+    out before the clearing. ``workers`` processes hash the Merkle
+    leaves and build the trees (the result does not depend on it).
     """
     # Leaf hashes do not depend on the outcome: forked workers hash them while this process clears
     # (see ledger.protocol.proofs.roots), and this process joins in once it has cleared.
     with ClearingRoots.of_rows(obligations, fields=ObligationRecord.leaf_fields, workers=workers) as pending:
-        parties, codes = participants_and_currencies(obligations)
-        outcome = _clear(obligations, parties, codes, liquidity, strategy)
-        settled_root, deferred_root = pending.roots(outcome.settled, outcome.deferred)
-    settled = tuple(obligations[i] for i in outcome.settled)
-    deferred = tuple(obligations[i] for i in outcome.deferred)
+        recalled_idx: list[int] = []
+        expired_idx: list[int] = []
+        live: Sequence[int] = range(len(obligations))
+        rows: Sequence[ObligationRecord] = obligations
+        if recalls:
+            live, recalled_idx = split_recalled([(ob.payer, ob.ref) for ob in obligations], recalls)
+        if expiry > 0:
+            live, expired_idx = split_expired([ob.origin_cycle for ob in obligations], live, cycle_id, expiry)
+        ended = bool(recalled_idx or expired_idx)
+        if ended:
+            rows = [obligations[i] for i in live]
+        parties, codes = participants_and_currencies(rows)
+        outcome = _clear(rows, parties, codes, liquidity, strategy)
+        settled_idx: Sequence[int] = outcome.settled
+        deferred_idx: Sequence[int] = outcome.deferred
+        if ended:  # the engine's indices are into the live rows
+            settled_idx = [live[i] for i in settled_idx]
+            deferred_idx = [live[i] for i in deferred_idx]
+        settled_root, deferred_root, recalled_root, expired_root = pending.roots(
+            settled_idx, deferred_idx, recalled_idx, expired_idx
+        )
+    pick = obligations.__getitem__
+    settled = tuple(map(pick, settled_idx))
+    deferred = tuple(map(pick, deferred_idx))
+    recalled = tuple(map(pick, recalled_idx))
+    expired = tuple(map(pick, expired_idx))
     positions = _positions(outcome, parties, codes)
     result = ClearingResult(
         cycle_id=cycle_id,
@@ -156,5 +186,9 @@ def compute_result(
         settled_count=len(settled),
         deferred_count=len(deferred),
         positions=positions,
+        recalled_root=recalled_root,
+        recalled_count=len(recalled),
+        expired_root=expired_root,
+        expired_count=len(expired),
     )
-    return CycleComputation(result, settled, deferred)
+    return CycleComputation(result, settled, deferred, recalled, expired)

@@ -23,14 +23,18 @@ from typing import Any, Final
 __all__ = [
     "EVENT_DATA_WORDS",
     "OBLIGATION_SUBMITTED",
+    "RECALL_REQUESTED",
     "ZERO32",
     "MalformedLog",
     "ObligationRecord",
+    "RecallRequest",
+    "decode_recall",
     "decode_submitted",
 ]
 
 ZERO32: Final = bytes(32)
 OBLIGATION_SUBMITTED: Final = "ObligationSubmitted"
+RECALL_REQUESTED: Final = "RecallRequested"
 #: Data words of ``ObligationSubmitted``: cycleId, ref, currency, kind, amount, payerAccount, payeeAccount.
 EVENT_DATA_WORDS: Final = 7
 
@@ -151,4 +155,40 @@ def decode_submitted(entry: Any) -> ObligationRecord:
         amount=int.from_bytes(data[128:160], "big"),
         payer_account=data[160:192],
         payee_account=data[192:224],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecallRequest:
+    """One ``RecallRequested(address indexed payer, uint64 indexed cycleId, bytes32 ref)``: the payer
+    asked, while ``cycle_id`` was open, to recall its obligation ``ref``."""
+
+    cycle_id: int
+    payer: bytes  # 20 bytes
+    ref: bytes  # 32 bytes
+
+    @property
+    def key(self) -> tuple[bytes, bytes]:
+        """(payer, ref): what the recall names (see :mod:`ledger.protocol.endings`)."""
+        return (self.payer, self.ref)
+
+    def to_json(self) -> list[Any]:
+        return [self.cycle_id, self.payer.hex(), self.ref.hex()]
+
+    @classmethod
+    def from_json(cls, row: Sequence[Any]) -> RecallRequest:
+        return cls(int(row[0]), bytes.fromhex(row[1]), bytes.fromhex(row[2]))
+
+
+def decode_recall(entry: Any) -> RecallRequest:
+    """Decode one ``RecallRequested`` log (payer and cycle indexed; one data word, the reference)."""
+    topics = entry["topics"]
+    data = _raw(entry["data"])
+    if len(topics) != 3 or len(data) != 32:
+        raise MalformedLog(
+            f"RecallRequested at block {entry.get('blockNumber')} log {entry.get('logIndex')} has "
+            f"{len(topics)} topics and {len(data)} data bytes, expected 3 and 32"
+        )
+    return RecallRequest(
+        cycle_id=int.from_bytes(_raw(topics[2]), "big"), payer=_raw(topics[1])[12:], ref=data
     )

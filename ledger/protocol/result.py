@@ -20,8 +20,10 @@ from ledger.protocol.hashing import keccak256
 
 __all__ = ["DOMAIN_TAG", "HEADER_TYPE", "ClearingResult", "Position", "position_chain"]
 
-DOMAIN_TAG: Final = keccak256(b"SettlementHub.ClearingResult.v2")
-HEADER_TYPE: Final = "(uint64,bytes32,bytes32,bytes32,uint64,uint64,uint64,bytes32)"
+DOMAIN_TAG: Final = keccak256(b"SettlementHub.ClearingResult.v3")
+HEADER_TYPE: Final = (
+    "(uint64,bytes32,bytes32,bytes32,uint64,uint64,uint64,bytes32,bytes32,uint64,bytes32,uint64)"
+)
 _ZERO: Final = bytes(32)
 
 
@@ -52,7 +54,8 @@ def position_chain(positions: tuple[Position, ...] | list[Position]) -> list[byt
 @dataclass(frozen=True)
 class ClearingResult:
     """A clearing result: the header fields of ``ResultHeader``, and the positions ordered by
-    (currency, participant) that its ``positionsHash`` commits to."""
+    (currency, participant) that its ``positionsHash`` commits to. Recalled and expired obligations
+    end in the cycle: they neither settle nor carry (empty sets by default)."""
 
     cycle_id: int
     input_commitment: bytes
@@ -61,6 +64,10 @@ class ClearingResult:
     settled_count: int
     deferred_count: int
     positions: tuple[Position, ...]
+    recalled_root: bytes = _ZERO
+    recalled_count: int = 0
+    expired_root: bytes = _ZERO
+    expired_count: int = 0
     _chain: list[bytes] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -82,6 +89,10 @@ class ClearingResult:
             self.deferred_count,
             len(self.positions),
             self.positions_hash,
+            self.recalled_root,
+            self.recalled_count,
+            self.expired_root,
+            self.expired_count,
         )
 
     def chunk(self, start: int, size: int) -> tuple[list[tuple[str, bytes, int]], bytes]:

@@ -71,6 +71,8 @@ def cycle_report(conn: Connection, cycle_id: int, chain: ChainReader | None = No
             s.deferred_root,
             s.strategy,
             s.tx_hash,
+            s.recalled_count,
+            s.expired_count,
         ).where(s.cycle_id == cycle_id)
     ).first()
     if settlement is None:
@@ -79,7 +81,9 @@ def cycle_report(conn: Connection, cycle_id: int, chain: ChainReader | None = No
             {"kind": "not-settled", "detail": f"cycle {cycle_id} is {status or 'unknown'}"}
         )
         return report
-    block, check, settled_count, deferred_count, s_root, d_root, strategy, tx_hash = settlement
+    block, check, settled_count, deferred_count, s_root, d_root, strategy, tx_hash, n_recalled, n_expired = (
+        settlement
+    )
     report.summary.update(
         {
             "settled_in_block": block,
@@ -88,6 +92,8 @@ def cycle_report(conn: Connection, cycle_id: int, chain: ChainReader | None = No
             "strategy": strategy,
             "settled_count": settled_count,
             "deferred_count": deferred_count,
+            "recalled_count": int(n_recalled or 0),
+            "expired_count": int(n_expired or 0),
             "settled_root": s_root,
             "deferred_root": d_root,
         }
@@ -169,12 +175,25 @@ def cycle_report(conn: Connection, cycle_id: int, chain: ChainReader | None = No
                 .select_from(obligations.join(deferrals, deferrals.c.obligation_id == o.id))
                 .where(deferrals.c.cycle_id == cycle_id)
             ).all()
+            ended = {
+                status: conn.execute(
+                    select(o.cycle_id, o.payer, o.payee, o.currency, o.amount, o.ref).where(
+                        o.ended_cycle == cycle_id, o.status == status
+                    )
+                ).all()
+                for status in ("recalled", "expired")
+            }
             s_root, d_root = obligation_roots(
                 [mirror_leaf(r) for r in settled_rows], [mirror_leaf(r) for r in deferred_rows]
+            )
+            r_root, e_root = obligation_roots(
+                [mirror_leaf(r) for r in ended["recalled"]], [mirror_leaf(r) for r in ended["expired"]]
             )
             for kind, mine, theirs, count in (
                 ("settled-set-mismatch", s_root, on_chain.settled_root, len(settled_rows)),
                 ("deferred-set-mismatch", d_root, on_chain.deferred_root, len(deferred_rows)),
+                ("recalled-set-mismatch", r_root, on_chain.recalled_root, len(ended["recalled"])),
+                ("expired-set-mismatch", e_root, on_chain.expired_root, len(ended["expired"])),
             ):
                 if "0x" + mine.hex() != theirs.lower():
                     report.discrepancies.append(

@@ -1,4 +1,5 @@
-"""What the chain itself says about a settled cycle, read for a report: its roots (``roots``) and
+"""What the chain itself says about a settled cycle, read for a report: its roots (``roots``,
+``endedRoots``) and
 the nets it applied (its ``NetPositionSettled`` logs, fetched in ranges the node accepts).
 
 Reports compare the mirror with this, never with the mirror's own copy of it: a mirror row changed
@@ -24,6 +25,8 @@ class ChainCycle:
     settled_root: str
     deferred_root: str
     nets: dict[tuple[str, str], int]
+    recalled_root: str = "0x" + "00" * 32
+    expired_root: str = "0x" + "00" * 32
 
 
 class ChainReader:
@@ -40,6 +43,7 @@ class ChainReader:
         """The roots of ``cycle_id`` and the nets applied between ``from_block`` and ``to_block``
         (its ready block and the block of its ``CycleSettled``)."""
         settled, deferred = self.views.roots(cycle_id)  # stored for good: no archive state needed
+        recalled, expired = self.views.ended_roots(cycle_id)
         source = LogSource(
             self.rpc,
             self.hub,
@@ -52,4 +56,6 @@ class ChainReader:
             currency = bytes.fromhex(entry["topics"][3][2:8]).decode("ascii")
             data = bytes.fromhex(entry["data"][2:])
             nets[(participant, currency)] = int.from_bytes(data[:32], "big", signed=True)
-        return ChainCycle("0x" + settled.hex(), "0x" + deferred.hex(), nets)
+        return ChainCycle(
+            "0x" + settled.hex(), "0x" + deferred.hex(), nets, "0x" + recalled.hex(), "0x" + expired.hex()
+        )

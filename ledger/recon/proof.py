@@ -1,9 +1,10 @@
-"""``recon proof``: an obligation's Merkle proof of inclusion in a cycle's settled or deferred set,
-in @openzeppelin/merkle-tree's format (``StandardMerkleTree.verify(root, leafEncoding, value, proof)``
-and the ``standard-v1`` dump), checked against the root stored on chain (``roots(cycleId)``) and by
-the hub's own ``verifyObligation``. Every decision has its proof: an obligation deferred in cycle 1
-and settled in cycle 2 is proven deferred with ``cycle=1`` and settled with ``cycle=2`` (default:
-the latest decision); the result lists all of them."""
+"""``recon proof``: an obligation's Merkle proof of inclusion in a cycle's settled, deferred, recalled
+or expired set, in @openzeppelin/merkle-tree's format (``StandardMerkleTree.verify(root,
+leafEncoding, value, proof)`` and the ``standard-v1`` dump), checked against the root stored on chain
+(``roots(cycleId)``, ``endedRoots(cycleId)``) and by the hub's own ``verifyObligation`` /
+``verifyEndedObligation``. Every decision has its proof: an obligation deferred in cycle 1 and
+settled in cycle 2 is proven deferred with ``cycle=1`` and settled with ``cycle=2`` (default: the
+latest decision); the result lists all of them."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from ledger.recon.report import checkpoint
 from ledger.submit.models import encode_reference
 
 __all__ = ["ProofError", "obligation_proof"]
+
+#: The sets an obligation ends in without settling (``obligations.status``).
+_ENDED_SETS = ("recalled", "expired")
 
 
 class ProofError(ReportError, LookupError):
@@ -44,9 +48,18 @@ def obligation_proof(
     last, last_hash, _ = checkpoint(conn)
     ref = _ref_hex(reference)
     o = obligations.c
-    query = select(o.id, o.cycle_id, o.payer, o.payee, o.currency, o.amount, o.ref, o.settled_cycle).where(
-        o.ref == ref
-    )
+    query = select(
+        o.id,
+        o.cycle_id,
+        o.payer,
+        o.payee,
+        o.currency,
+        o.amount,
+        o.ref,
+        o.settled_cycle,
+        o.status,
+        o.ended_cycle,
+    ).where(o.ref == ref)
     if payer:
         query = query.where(o.payer == payer.lower())
     found = conn.execute(query).all()
@@ -56,7 +69,7 @@ def obligation_proof(
         )
     if len(found) > 1:
         raise ProofError(f"{len(found)} payers used reference {reference!r}: pass --payer")
-    oid, origin, o_payer, payee, currency, amount, _, settled_cycle = found[0]
+    oid, origin, o_payer, payee, currency, amount, _, settled_cycle, status, ended_cycle = found[0]
     decisions = [
         (int(c), "deferred")
         for c in conn.execute(
@@ -67,6 +80,8 @@ def obligation_proof(
     ]
     if settled_cycle is not None:
         decisions.append((int(settled_cycle), "settled"))
+    elif status in _ENDED_SETS and ended_cycle is not None:
+        decisions.append((int(ended_cycle), status))
     if not decisions:
         raise ProofError(f"obligation {reference!r} is pending: no settlement has decided it yet")
     if cycle is None:
@@ -78,9 +93,12 @@ def obligation_proof(
             raise ProofError(f"obligation {reference!r} was not decided in cycle {cycle} ({listed})")
         decided = chosen[0]
     settled = decided == "settled"
+    ended = decided in _ENDED_SETS
     leaves = select(o.cycle_id, o.payer, o.payee, o.currency, o.amount, o.ref)
     if settled:
         leaves = leaves.where(o.settled_cycle == cycle)
+    elif ended:
+        leaves = leaves.where(o.ended_cycle == cycle, o.status == decided)
     else:
         leaves = leaves.join(deferrals, deferrals.c.obligation_id == o.id).where(
             deferrals.c.cycle_id == cycle
@@ -92,15 +110,19 @@ def obligation_proof(
     proof = tree.proof(index)
     s = settlements.c
     stored = conn.execute(
-        select(s.settled_root, s.deferred_root, s.block_number).where(s.cycle_id == cycle)
+        select(s.settled_root, s.deferred_root, s.block_number, s.recalled_root, s.expired_root).where(
+            s.cycle_id == cycle
+        )
     ).one()
-    mirror_root = stored[0] if settled else stored[1]
+    mirror_root = {"settled": stored[0], "deferred": stored[1], "recalled": stored[3], "expired": stored[4]}[
+        decided
+    ]
     leaf = (int(origin), o_payer, payee, currency, amount, ref)
     result: dict[str, Any] = {
         "as_of_block": last,
         "as_of_block_hash": last_hash,
         "cycleId": int(cycle),
-        "set": "settled" if settled else "deferred",
+        "set": decided,
         "decisions": [{"cycleId": c, "set": d} for c, d in decisions],
         "settledInBlock": int(stored[2]),
         "leafEncoding": list(OBLIGATION_LEAF_ENCODING),
@@ -110,16 +132,17 @@ def obligation_proof(
         "root_matches_mirror": tree.root == mirror_root,
     }
     if views is not None:
-        on_chain = views.roots(int(cycle))
-        chain_root = "0x" + (on_chain[0] if settled else on_chain[1]).hex()
+        on_chain = views.ended_roots(int(cycle)) if ended else views.roots(int(cycle))
+        chain_root = "0x" + (on_chain[0] if settled or decided == "recalled" else on_chain[1]).hex()
         result["root_on_chain"] = chain_root
         result["root_matches_chain"] = chain_root == tree.root
         origin, payer, payee, currency, amount, ref = leaf
         result["verifyObligation"] = views.verify_obligation(
             int(cycle),
-            settled,
+            settled or decided == "recalled",
             [bytes.fromhex(p[2:]) for p in proof],
             (origin, payer, payee, currency, amount, bytes.fromhex(ref[2:])),
+            ended=ended,
         )
     if include_tree:
         result["tree"] = tree.dump()

@@ -235,8 +235,10 @@ class _Validator:
         known_currencies: Collection[str] | None = None,
         known_participants: Collection[str] | None = None,
         participant_kinds: Mapping[str, ParticipantKind] | None = None,
+        max_amounts: Mapping[str, int] | None = None,
     ) -> None:
         self.netting = payer is None
+        self.max_amounts = dict(max_amounts or {})
         self.payer = self.payer_lower = ""
         self.payer_bytes = bytes(20)
         if payer is not None:
@@ -369,6 +371,13 @@ class _Validator:
                 f"is too large: the protocol's bound is MAX_AMOUNT = {MAX_AMOUNT_TEXT} minor units",
                 "check the amount; a larger payment is several obligations",
             )
+        elif currency is not None and amount > self.max_amounts.get(currency, MAX_AMOUNT):
+            raise InvalidFieldError(
+                f"is above the maximum of {self.max_amounts[currency]} minor units per {currency} "
+                "obligation that the operator set",
+                "check the amount; a larger payment needs the operator to raise the maximum "
+                "(ledger currency max-amount)",
+            )
         return amount
 
     def _amount_text(self, text: str, currency: str | None, exponent: int | None) -> int:
@@ -433,7 +442,7 @@ class _Validator:
             if not (raw_amount.isascii() and raw_amount.isdigit()):
                 return False
             amount = int(raw_amount)
-            if not 0 < amount <= MAX_AMOUNT:
+            if not 0 < amount <= self.max_amounts.get(currency, MAX_AMOUNT):
                 return False
         else:
             try:
@@ -978,6 +987,7 @@ def load_obligations(
     known_currencies: Collection[str] | None = None,
     known_participants: Collection[str] | None = None,
     participant_kinds: Mapping[str, ParticipantKind] | None = None,
+    max_amounts: Mapping[str, int] | None = None,
     file_format: Format | None = None,
 ) -> list[ObligationRow]:
     """Read and validate an obligations file of ``payer``; every row valid or ``FileValidationError``.
@@ -986,7 +996,8 @@ def load_obligations(
     required with ``major_units``. ``known_currencies``/``known_participants`` restrict currencies and
     payees when given (e.g. the registry read from the chain); ``participant_kinds`` (address -> kind,
     including the payer) additionally checks each row's ``type`` against the payer's and payee's kinds
-    as the contract does. Raises ``ValueError`` for bad arguments (a wrong payer, no ``minor_units``).
+    as the contract does; ``max_amounts`` (currency -> minor units) the operator's per-currency maximum.
+    Raises ``ValueError`` for bad arguments (a wrong payer, no ``minor_units``).
     """
     path = Path(path)
     v = _Validator(
@@ -996,6 +1007,7 @@ def load_obligations(
         known_currencies=known_currencies,
         known_participants=known_participants,
         participant_kinds=participant_kinds,
+        max_amounts=max_amounts,
     )
     with _gc_paused():
         _read(path, v, file_format)

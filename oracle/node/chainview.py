@@ -20,7 +20,7 @@ from eth_utils.address import to_checksum_address
 
 from ledger.chain.hub import Hub
 from ledger.chain.jsonrpc import JsonRpc, LogSource
-from ledger.protocol.record import ObligationRecord, decode_submitted
+from ledger.protocol.record import ObligationRecord, RecallRequest, decode_recall, decode_submitted
 from ledger.protocol.types import Strategy
 
 log = logging.getLogger(__name__)
@@ -38,21 +38,34 @@ class ChainView:
         self.client = hub.client
         self.log_range = log_range
         self.topic_submitted = hub.abi.event_topic("ObligationSubmitted")
+        self.topic_recall = hub.abi.event_topic("RecallRequested")
         self._logs = LogSource(
             JsonRpc(hub.client.rpc_url, timeout=hub.client.timeout),
             hub.address,
             max_blocks=log_range,
             target_logs=target_logs,
-            topics=["0x" + self.topic_submitted.hex()],
+            topics=[["0x" + self.topic_submitted.hex(), "0x" + self.topic_recall.hex()]],
         )
 
     def head(self, confirmations: int = 0) -> int:
         return max(self.client.block_number() - confirmations, 0)
 
-    def obligations(self, from_block: int, to_block: int) -> Iterator[ObligationRecord]:
-        """``ObligationSubmitted`` logs of the hub in ``[from_block, to_block]``, in log order."""
+    def obligations(self, from_block: int, to_block: int) -> Iterator[ObligationRecord | RecallRequest]:
+        """``ObligationSubmitted`` and ``RecallRequested`` logs of the hub in ``[from_block, to_block]``,
+        in log order."""
+        recall = self.topic_recall
         for entry in self._logs.logs(from_block, to_block):
-            yield decode_submitted(entry)
+            topic0 = entry["topics"][0]
+            raw = bytes.fromhex(topic0[2:]) if isinstance(topic0, str) else bytes(topic0)
+            yield decode_recall(entry) if raw == recall else decode_submitted(entry)
+
+    def recalls(self, cycle_id: int, block: int | str = "latest") -> tuple[bytes, int]:
+        """(rolling hash, count) of the recall requests recorded in ``cycle_id``."""
+        return self.hub.views.recalls(cycle_id, block=block)
+
+    def expiry(self, block: int) -> int:
+        """The obligation expiry (cycles) in force at the end of ``block``."""
+        return self.hub.views.obligation_expiry(block=block)
 
     def liquidity(
         self, participants: Sequence[bytes], currencies: Sequence[bytes], block: int

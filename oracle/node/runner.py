@@ -299,7 +299,14 @@ class OracleNode:
         liquidity = self.view.liquidity(participants, currencies, info.ready_block)
         strategy = self.view.strategy(info.ready_block)
         return compute_result(
-            info.cycle_id, info.input_commitment, inputs, liquidity, strategy, workers=self.config.workers
+            info.cycle_id,
+            info.input_commitment,
+            inputs,
+            liquidity,
+            strategy,
+            recalls=self.history.cycle_recalls(info),
+            expiry=self.view.expiry(info.ready_block),
+            workers=self.config.workers,
         )
 
     def _computation(self, info: CycleInfo) -> CycleComputation:
@@ -314,9 +321,11 @@ class OracleNode:
                 "result computed",
                 extra={
                     "cycle": k,
-                    "obligations": r.settled_count + r.deferred_count,
+                    "obligations": r.settled_count + r.deferred_count + r.recalled_count + r.expired_count,
                     "settled": r.settled_count,
                     "deferred": r.deferred_count,
+                    "recalled": r.recalled_count,
+                    "expired": r.expired_count,
                     "positions": len(r.positions),
                     "result_hash": r.result_hash(self.chain_id, self.hub.address),
                 },

@@ -200,25 +200,25 @@ class ClearingRoots:
         finally:
             view.release()
 
-    def roots(
-        self, settled: Sequence[int] | npt.NDArray[np.intp], deferred: Sequence[int] | npt.NDArray[np.intp]
-    ) -> tuple[bytes, bytes]:
-        """``(settled root, deferred root)``; ``settled`` and ``deferred`` are row indices that
+    def roots(self, *sets: Sequence[int] | npt.NDArray[np.intp]) -> tuple[bytes, ...]:
+        """The root of each of ``sets`` (e.g. settled, deferred, recalled, expired), row indices that
         together partition ``range(n)`` (:data:`ZERO_ROOT` for an empty set)."""
         if self._done:
             raise RuntimeError("roots() was already called")
         self._done = True
         n = self._n
-        s_idx = np.asarray(settled, dtype=np.intp)
-        d_idx = np.asarray(deferred, dtype=np.intp)
-        _check_partition(s_idx, d_idx, n)
+        idx = [np.asarray(one, dtype=np.intp) for one in sets]
+        _check_partition(idx, n)
         try:
             self._hash_claimed()
             for _proc, conn in self._children:
                 self._receive(conn, "hashed")
-            ns = len(s_idx)
-            self._sort_into_place(s_idx, d_idx)
-            trees = [(0, ns), (ns, n - ns)]
+            self._sort_into_place(idx)
+            trees = []
+            offset = 0
+            for one in idx:
+                trees.append((offset, len(one)))
+                offset += len(one)
             shares = self._share_out(trees)
             for (_proc, conn), jobs in zip(self._children, shares[1:], strict=True):
                 conn.send(jobs)
@@ -239,19 +239,22 @@ class ClearingRoots:
                         combine_level([mine[(offset, n_leaves, first + i)] for i in range(1 << depth)])
                     )
             self._join()
-            return out[0], out[1]
+            return tuple(out)
         finally:
             self.close()
 
-    def _sort_into_place(self, s_idx: npt.NDArray[np.intp], d_idx: npt.NDArray[np.intp]) -> None:
+    def _sort_into_place(self, idx: Sequence[npt.NDArray[np.intp]]) -> None:
         n = self._n
         leaves = np.frombuffer(self._leaves, dtype=LEAF_DTYPE, count=n)
         out = np.frombuffer(self._sorted, dtype=LEAF_DTYPE, count=n)
-        ns = len(s_idx)
-        # Fully settled (the usual case): no gather, the order of the rows is irrelevant to a root.
-        out[:ns] = sort_leaf_hashes(leaves if ns == n else leaves[s_idx])
-        if ns < n:
-            out[ns:] = sort_leaf_hashes(leaves if ns == 0 else leaves[d_idx])
+        offset = 0
+        for one in idx:
+            size = len(one)
+            if size:
+                # A set holding every row (the usual case: all settled) needs no gather: the order of
+                # the rows is irrelevant to a root.
+                out[offset : offset + size] = sort_leaf_hashes(leaves if size == n else leaves[one])
+            offset += size
         del leaves, out  # the views pin the mappings
 
     def _share_out(self, trees: Sequence[tuple[int, int]]) -> list[list[_Job]]:
@@ -307,16 +310,17 @@ class ClearingRoots:
         self.close()
 
 
-def _check_partition(s_idx: npt.NDArray[np.intp], d_idx: npt.NDArray[np.intp], n: int) -> None:
-    if len(s_idx) + len(d_idx) != n:
-        raise ValueError(f"settled ({len(s_idx)}) and deferred ({len(d_idx)}) do not partition {n} rows")
+def _check_partition(idx: Sequence[npt.NDArray[np.intp]], n: int) -> None:
+    sizes = [len(one) for one in idx]
+    if sum(sizes) != n:
+        raise ValueError(f"sets of {sizes} rows do not partition {n} rows")
     seen = np.zeros(n, dtype=bool)
-    for idx in (s_idx, d_idx):
-        if len(idx) and (idx.min() < 0 or idx.max() >= n):
+    for one in idx:
+        if len(one) and (one.min() < 0 or one.max() >= n):
             raise ValueError(f"a row index is outside 0..{n - 1}")
-        seen[idx] = True
+        seen[one] = True
     if not seen.all():
-        raise ValueError("settled and deferred repeat a row (they must partition the rows)")
+        raise ValueError("the sets repeat a row (they must partition the rows)")
 
 
 def obligation_roots(
@@ -327,7 +331,8 @@ def obligation_roots(
     rows = [*settled, *deferred]
     ns = len(settled)
     with ClearingRoots.of_rows(rows, workers=workers) as pending:
-        return pending.roots(np.arange(ns), np.arange(ns, len(rows)))
+        settled_root, deferred_root = pending.roots(np.arange(ns), np.arange(ns, len(rows)))
+        return settled_root, deferred_root
 
 
 def root_from_leaf_hashes(hashes: Iterable[bytes], *, workers: int = 1) -> bytes:

@@ -14,7 +14,7 @@ contract SettlementInvariantsTest is HubFixture {
         super.setUp();
         handler = new SettlementHandler(hub, admin, members(), oracles, FUNDING);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](30);
+        bytes4[] memory selectors = new bytes4[](34);
         selectors[0] = SettlementHandler.submitOne.selector;
         selectors[1] = SettlementHandler.submitMany.selector;
         selectors[2] = SettlementHandler.submitInvalid.selector;
@@ -46,6 +46,10 @@ contract SettlementInvariantsTest is HubFixture {
         selectors[27] = SettlementHandler.settle.selector;
         selectors[28] = SettlementHandler.submitOne.selector;
         selectors[29] = SettlementHandler.submitMany.selector;
+        selectors[30] = SettlementHandler.recallOne.selector;
+        selectors[31] = SettlementHandler.recallOne.selector;
+        selectors[32] = SettlementHandler.setExpiry.selector;
+        selectors[33] = SettlementHandler.recallOne.selector;
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 
@@ -113,10 +117,16 @@ contract SettlementInvariantsTest is HubFixture {
             open += hub.cycle(id).count;
         }
         vm.assertEq(
-            handler.totalSettled() + handler.pendingCount() + open,
+            handler.totalSettled() + handler.totalEnded() + handler.pendingCount() + open,
             handler.totalSubmitted(),
             "obligations conserved"
         );
+    }
+
+    /// @dev A recalled or expired obligation ends once and never settles afterwards.
+    function invariant_endedObligationsStayEnded() public view {
+        vm.assertEq(handler.ghostEndedTwice(), 0, "obligation ended twice");
+        vm.assertEq(handler.ghostEndedThenSettled(), 0, "ended obligation settled later");
     }
 
     function invariant_nextCycleToFinalizeMonotone() public view {
@@ -142,7 +152,9 @@ contract SettlementInvariantsTest is HubFixture {
         if (c.status == CycleStatus.Closed) {
             vm.assertEq(
                 c.inputCommitment,
-                Model.inputCommitment(carry, c.submissionsHash, c.count),
+                Model.inputCommitment(
+                    carry, c.submissionsHash, c.count, handler.modelRecallHash(next), handler.modelRecallCount(next)
+                ),
                 "ready cycle binds the carry"
             );
             vm.assertTrue(c.readyBlock != 0, "closed and next means ready");
@@ -156,6 +168,9 @@ contract SettlementInvariantsTest is HubFixture {
             Cycle memory c = hub.cycle(id);
             vm.assertEq(uint256(c.count), handler.cycleCount(id), "count");
             vm.assertEq(c.submissionsHash, handler.modelHash(id), "rolling hash");
+            (bytes32 rh, uint64 rc) = hub.recalls(id);
+            vm.assertEq(rh, handler.modelRecallHash(id), "recalls' rolling hash");
+            vm.assertEq(uint256(rc), uint256(handler.modelRecallCount(id)), "recall count");
         }
     }
 
@@ -186,6 +201,7 @@ contract SettlementInvariantsTest is HubFixture {
     ///      fails (a handler whose settle always returns early, say, or a contract change that refuses
     ///      every result the handler computes).
     function afterInvariant() public view {
+        vm.assertEq(handler.ghostUnexpected(), 0, handler.lastUnexpected());
         vm.assertGt(handler.totalSubmitted(), 0, "no obligation was accepted in this run");
         vm.assertGt(handler.calls("hit:settled"), 0, "no cycle settled in this run");
         vm.assertGt(handler.calls("hit:settledNonEmpty"), 0, "no settled cycle had obligations");
@@ -198,5 +214,8 @@ contract SettlementInvariantsTest is HubFixture {
         vm.assertGt(handler.calls("hit:settleWhileUnwinding"), 0, "no chunk was tried while unwinding");
         vm.assertGt(handler.calls("hit:wrongUnwindRefused"), 0, "no wrong unwind chunk was tried");
         vm.assertGt(handler.calls("hit:unwound"), 0, "no settlement was unwound to the end");
+        vm.assertGt(handler.calls("hit:recallRequested"), 0, "no recall was recorded");
+        vm.assertGt(handler.calls("hit:recalled"), 0, "no settled cycle recalled an obligation");
+        vm.assertGt(handler.calls("hit:expired"), 0, "no settled cycle expired an obligation");
     }
 }

@@ -920,7 +920,11 @@ contract ClearingCyclesTest is HubTest {
         vm.assertEq(uint256(c.readyAt), 1000, "readyAt");
         vm.assertEq(uint256(c.readyBlock), 42, "readyBlock");
         vm.assertEq(c.inputCommitment, ic, "inputCommitment");
-        vm.assertEq(c.inputCommitment, keccak256(abi.encode(bytes32(0), h, uint64(3))), "documented formula");
+        vm.assertEq(
+            c.inputCommitment,
+            keccak256(abi.encode(bytes32(0), h, uint64(3), bytes32(0), uint64(0))),
+            "documented formula"
+        );
         vm.assertEq(c.resultHash, bytes32(0), "no result yet");
         vm.assertEq(uint256(hub.currentCycleId()), 2, "next open");
         vm.assertEq(uint256(hub.cycle(2).status), uint256(CycleStatus.Open), "2 open");

@@ -614,7 +614,7 @@ contract ClearingResultsTest is HubTest {
     function _withOtherRoot(ClearingResult memory r) internal pure returns (ClearingResult memory t) {
         t = ClearingResult(
             r.cycleId, r.inputCommitment, keccak256("another tree"), r.deferredRoot, r.settledCount, r.deferredCount,
-            r.positions
+            r.positions, r.recalledRoot, r.recalledCount, r.expiredRoot, r.expiredCount
         );
     }
 
@@ -762,7 +762,7 @@ contract ClearingResultsTest is HubTest {
         vm.assertEq(
             h,
             keccak256(
-                abi.encode(keccak256("SettlementHub.ClearingResult.v2"), block.chainid, address(hub), header(r))
+                abi.encode(keccak256("SettlementHub.ClearingResult.v3"), block.chainid, address(hub), header(r))
             ),
             "formula"
         );

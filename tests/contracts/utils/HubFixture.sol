@@ -22,6 +22,10 @@ struct ClearingResult {
     uint64 settledCount;
     uint64 deferredCount;
     NetPosition[] positions;
+    bytes32 recalledRoot;
+    uint64 recalledCount;
+    bytes32 expiredRoot;
+    uint64 expiredCount;
 }
 
 /// @notice The documented hash chain over a result's positions, rebuilt independently of the hub:
@@ -52,7 +56,11 @@ library ResultChain {
             r.settledCount,
             r.deferredCount,
             uint64(r.positions.length),
-            root(r.positions)
+            root(r.positions),
+            r.recalledRoot,
+            r.recalledCount,
+            r.expiredRoot,
+            r.expiredCount
         );
     }
 

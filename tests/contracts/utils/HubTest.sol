@@ -29,7 +29,7 @@ struct Obligation {
 /// @notice Independent re-implementations of the documented commitments and the OpenZeppelin
 ///         StandardMerkleTree, shared by the unit, fuzz and invariant tests.
 library Model {
-    bytes32 internal constant DOMAIN_TAG = keccak256("SettlementHub.ClearingResult.v2");
+    bytes32 internal constant DOMAIN_TAG = keccak256("SettlementHub.ClearingResult.v3");
 
     /// @dev The canonical 152-byte record: payee ‖ currency ‖ kind ‖ amount ‖ ref ‖ payerAccount ‖ payeeAccount.
     function canonical(Obligation memory o) internal pure returns (bytes memory) {
@@ -61,13 +61,29 @@ library Model {
         }
     }
 
-    /// @dev inputCommitment = keccak256(abi.encode(carryIn, submissionsHash, count)).
+    /// @dev inputCommitment of a cycle without recalls.
     function inputCommitment(bytes32 carryIn, bytes32 submissionsHash, uint64 count)
         internal
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encode(carryIn, submissionsHash, count));
+        return inputCommitment(carryIn, submissionsHash, count, bytes32(0), 0);
+    }
+
+    /// @dev inputCommitment = keccak256(abi.encode(carryIn, submissionsHash, count, recallsHash, recallCount)).
+    function inputCommitment(
+        bytes32 carryIn,
+        bytes32 submissionsHash,
+        uint64 count,
+        bytes32 recallsHash,
+        uint64 recallCount
+    ) internal pure returns (bytes32) {
+        return keccak256(abi.encode(carryIn, submissionsHash, count, recallsHash, recallCount));
+    }
+
+    /// @dev recallsHash_i = keccak256(recallsHash_{i-1} ‖ payer ‖ ref).
+    function recallStep(bytes32 previous, address payer, bytes32 ref) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(previous, payer, ref));
     }
 
     /// @dev Carry after a settlement with deferrals.

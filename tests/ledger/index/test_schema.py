@@ -85,7 +85,7 @@ def test_migration_0002_keeps_data_both_ways(db_url: str) -> None:
     add_obligation(engine, 5, 0)
     add_obligation(engine, 2**38, 2**24 - 1, ref="0x" + "01" * 32)  # ids near the 63-bit limit
     before = rows(engine)
-    command.upgrade(config, "head")
+    command.upgrade(config, "0003")
     assert rows(engine) == before
     assert indexes(engine) == EXPECTED
     if engine.dialect.name == "sqlite":
@@ -102,7 +102,28 @@ def test_migration_0002_keeps_data_both_ways(db_url: str) -> None:
     assert rows(engine) == before
     with pytest.raises(IntegrityError):
         add_obligation(engine, 6, 0)
-    command.upgrade(config, "head")
+    command.upgrade(config, "0003")
+    assert rows(engine) == before
+
+
+def test_migration_0004_marks_settled_obligations_ended(db_url: str) -> None:
+    engine = make_engine(db_url)
+    config = alembic_config(engine)
+    command.upgrade(config, "0003")
+    add_obligation(engine, 5, 0)
+    add_obligation(engine, 6, 0, ref="0x" + "01" * 32)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE obligations SET status = 'settled', settled_cycle = 1 WHERE block_number = 5")
+        )
+    before = rows(engine)
+    command.upgrade(config, "0004")
+    with engine.connect() as conn:
+        ended = conn.execute(text("SELECT block_number, ended_cycle FROM obligations ORDER BY id")).all()
+        columns = {c["name"] for c in inspect(conn).get_columns("settlements")}
+    assert [tuple(r) for r in ended] == [(5, 1), (6, None)]  # a deferred or pending one stays open
+    assert {"recalled_root", "recalled_count", "expired_root", "expired_count"} <= columns
+    command.downgrade(config, "0003")
     assert rows(engine) == before
 
 

@@ -27,7 +27,7 @@ from ledger.protocol.clearing import compute_result
 from ledger.protocol.commitments import input_commitment, submissions_hash
 from ledger.protocol.netting import Obligation, clear
 from ledger.protocol.proofs import obligation_roots
-from ledger.protocol.record import ZERO32, ObligationRecord, decode_submitted
+from ledger.protocol.record import ZERO32, ObligationRecord, RecallRequest, decode_submitted
 from ledger.protocol.types import CycleStatus, Strategy
 from ledger.submit import rolling_commitment, validate_obligations
 from oracle.node.chainview import ChainView
@@ -105,6 +105,8 @@ def test_checkpoint_round_trip_and_foreign_checkpoints_are_ignored(tmp_path: Pat
         carry=[ob(A, B, 1, 1)],
         carry_in=b"\x05" * 32,
         submissions={3: [ob(B, A, 2, 9, cycle=3)]},
+        recall_requests={3: [RecallRequest(3, A, (1).to_bytes(32, "big"))]},
+        carry_recalls=[RecallRequest(2, B, (7).to_bytes(32, "big"))],
     )
     path = tmp_path / "cp.json"
     h.save(path, hub="0xAbC", chain_id=31337)
@@ -117,6 +119,7 @@ def test_checkpoint_round_trip_and_foreign_checkpoints_are_ignored(tmp_path: Pat
         h.carry_in,
         h.submissions,
     )
+    assert (loaded.recall_requests, loaded.carry_recalls) == (h.recall_requests, h.carry_recalls)
     assert CycleHistory.load(path, hub="0xdef", chain_id=31337) is None
     assert CycleHistory.load(path, hub="0xabc", chain_id=1) is None
     path.write_text("{not json")

@@ -51,6 +51,18 @@ contract SettlementHandler is TestBase {
     Obl[] internal _obls;
     mapping(uint64 => uint256[]) internal _cycleObls;
     uint256[] internal _pending; // carried into nextCycleToFinalize
+    // recalls: obligations named by a request recorded in each cycle, and those carried by failed or
+    // cancelled cycles into nextCycleToFinalize; the rolling hash and count of each cycle's requests
+    mapping(uint64 => uint256[]) internal _cycleRecalls;
+    uint256[] internal _pendingRecalls;
+    mapping(uint256 => bool) internal _recallRequested;
+    mapping(uint64 => bytes32) public modelRecallHash;
+    mapping(uint64 => uint64) public modelRecallCount;
+    mapping(uint256 => uint256) public ghostEnded; // obligation index => times it ended (recalled/expired)
+    uint256 public ghostEndedTwice;
+    uint256 public ghostEndedThenSettled;
+    uint256 public totalEnded; // obligations recalled or expired
+    bool internal _forcedExpiry; // the handler set expiry 1 to reach an expiry in this run
     mapping(uint64 => bytes32) public modelHash;
     uint64 public modelClosesAt; // deadline of the open cycle as announced when it opened
     bytes32 public modelCarry;
@@ -148,6 +160,75 @@ contract SettlementHandler is TestBase {
 
     function cycleCount(uint64 id) external view returns (uint256) {
         return _cycleObls[id].length;
+    }
+
+    // ============================================================================ recalls and expiry
+
+    /// @dev The payer of an obligation recalls it (mostly one still outstanding: carried, or in the open
+    ///      cycle), or a member recalls a reference it never used, refused with `UnknownReference`.
+    function recallOne(uint256 seed) external tracked("recallOne") {
+        if (_obls.length == 0) return;
+        uint256 idx;
+        uint64 open = hub.currentCycleId();
+        uint256 pick = (seed >> 8) % 4; // mostly an obligation of the open cycle: its recall takes effect
+        if (pick == 0 && _pending.length != 0) idx = _pending[seed % _pending.length];
+        else if (pick != 3 && _cycleObls[open].length != 0) idx = _cycleObls[open][seed % _cycleObls[open].length];
+        else idx = seed % _obls.length;
+        Obl storage o = _obls[idx];
+        bytes32[] memory refs = new bytes32[](1);
+        refs[0] = o.ref;
+        address payer = o.payer;
+        bool unknown = (seed >> 16) % 6 == 0;
+        if (unknown) refs[0] = keccak256(abi.encode(seed, "never used"));
+        bytes memory expected;
+        if (hub.paused()) expected = abi.encodeWithSignature("EnforcedPause()");
+        else if (unknown) expected = abi.encodeWithSelector(IClearingCycles.UnknownReference.selector, payer, refs[0]);
+        else if (_recallRequested[idx]) expected = abi.encodeWithSelector(IClearingCycles.AlreadyRecalled.selector, payer, refs[0]);
+        (uint64 before, uint64 expectedId) = _expectedCycle();
+        vm.prank(payer);
+        try hub.recall(refs) returns (uint64 id) {
+            if (expected.length != 0) return _unexpected("recall accepted", expected);
+            if (id != expectedId) return _unexpected("recall entered an unexpected cycle", "");
+            _afterRoll(before, id);
+            ++calls["hit:recallRequested"];
+            _recallRequested[idx] = true;
+            _cycleRecalls[id].push(idx);
+            modelRecallHash[id] = Model.recallStep(modelRecallHash[id], payer, refs[0]);
+            ++modelRecallCount[id];
+        } catch (bytes memory reason) {
+            _check("recall", reason, expected);
+        }
+    }
+
+    /// @dev The payer of an obligation of the open cycle `id` recalls it (if none was recalled yet).
+    function _recallForCoverage(uint64 id, uint256 seed) internal {
+        uint256[] storage own = _cycleObls[id];
+        if (own.length == 0 || hub.paused() || hub.currentCycleId() != id) return;
+        (uint64 before, uint64 expectedId) = _expectedCycle();
+        if (expectedId != id) return; // the open cycle lapsed: a recall would enter the next one
+        uint256 idx = own[seed % own.length];
+        if (_recallRequested[idx]) return;
+        bytes32[] memory refs = new bytes32[](1);
+        refs[0] = _obls[idx].ref;
+        vm.prank(_obls[idx].payer);
+        try hub.recall(refs) returns (uint64 got) {
+            if (got != id || before != id) return _unexpected("recall entered an unexpected cycle", "");
+            ++calls["hit:recallRequested"];
+            _recallRequested[idx] = true;
+            _cycleRecalls[id].push(idx);
+            modelRecallHash[id] = Model.recallStep(modelRecallHash[id], _obls[idx].payer, refs[0]);
+            ++modelRecallCount[id];
+        } catch (bytes memory reason) {
+            _unexpected("valid recall refused", reason);
+        }
+    }
+
+    /// @dev The admin sets the obligation expiry: never, or 1 to 3 cycles.
+    function setExpiry(uint256 seed) external tracked("setExpiry") {
+        uint64 cycles = uint64(seed % 4);
+        vm.prank(admin);
+        hub.setObligationExpiry(cycles);
+        if (hub.obligationExpiry() != cycles) _unexpected("expiry not set", "");
     }
 
     // ============================================================================ submissions
@@ -403,12 +484,26 @@ contract SettlementHandler is TestBase {
         }
         if (status != CycleStatus.Closed) {
             if (hub.cycle(id).count == 0 && _pending.length == 0) return false; // nothing to settle yet
+            // so that every run recalls, once the chunk paths are covered
+            if (calls["hit:recalled"] == 0 && !_pathMissing()) _recallForCoverage(id, seed);
             _close(1 + 3 * (seed % 5)); // as the admin
             ++calls["hit:closedToSettle"];
             if (hub.cycle(id).status != CycleStatus.Closed) {
                 _unexpected("close to settle failed", "");
                 return false;
             }
+        }
+        if (calls["hit:expired"] == 0 && _pending.length != 0) {
+            // so that every run expires: an expiry that ends the oldest carried obligations only, leaving
+            // the rest of the input (and its positions) to the paths below
+            uint64 oldest = type(uint64).max;
+            for (uint256 i; i < _pending.length; ++i) {
+                uint64 origin = _obls[_pending[i]].origin;
+                if (origin < oldest) oldest = origin;
+            }
+            vm.prank(admin);
+            hub.setObligationExpiry(id - oldest);
+            _forcedExpiry = true;
         }
         uint256 path = _nextPath(seed);
         if (path != 0 || calls["hit:settledInChunks"] == 0) mode = 1; // greedy: positions to apply
@@ -995,6 +1090,15 @@ contract SettlementHandler is TestBase {
         for (uint256 i; i < ids.length; ++i) {
             _pending.push(ids[i]);
         }
+        if (total == 0) {
+            delete _pendingRecalls; // nothing outstanding: nothing a recall could name
+        } else {
+            uint256[] storage rs = _cycleRecalls[id];
+            for (uint256 i; i < rs.length; ++i) {
+                _pendingRecalls.push(rs[i]);
+            }
+            if (rs.length != 0) ++calls["hit:recallCarried"];
+        }
         ++ghostFinalCount[id];
     }
 
@@ -1019,14 +1123,106 @@ contract SettlementHandler is TestBase {
         returns (ClearingResult memory r, uint256[] memory settled, uint256[] memory deferred)
     {
         int256[] memory net;
-        (settled, deferred, net) = _select(_input(id), mode, seed);
+        uint256[] memory input = _input(id);
+        (uint256[] memory live, uint256[] memory recalled) = _splitRecalled(id, input);
+        uint256[] memory expired;
+        (live, expired) = _splitExpired(id, live, hub.obligationExpiry());
+        (settled, deferred, net) = _select(live, mode, seed);
         r.cycleId = id;
         r.inputCommitment = hub.cycle(id).inputCommitment;
         r.settledRoot = Model.root(_leaves(settled));
         r.deferredRoot = Model.root(_leaves(deferred));
         r.settledCount = uint64(settled.length);
         r.deferredCount = uint64(deferred.length);
+        r.recalledRoot = Model.root(_leaves(recalled));
+        r.recalledCount = uint64(recalled.length);
+        r.expiredRoot = Model.root(_leaves(expired));
+        r.expiredCount = uint64(expired.length);
         r.positions = _positions(net);
+    }
+
+    /// @dev Whether a recall request pending for cycle `id` (carried, or recorded in it) names `idx`.
+    function _recalledIn(uint64 id, uint256 idx) internal view returns (bool) {
+        uint256[] storage own = _cycleRecalls[id];
+        for (uint256 i; i < own.length; ++i) {
+            if (own[i] == idx) return true;
+        }
+        for (uint256 i; i < _pendingRecalls.length; ++i) {
+            if (_pendingRecalls[i] == idx) return true;
+        }
+        return false;
+    }
+
+    /// @dev The input without the obligations a pending recall names, and those (input order kept).
+    function _splitRecalled(uint64 id, uint256[] memory input)
+        internal
+        view
+        returns (uint256[] memory live, uint256[] memory recalled)
+    {
+        live = new uint256[](input.length);
+        recalled = new uint256[](input.length);
+        uint256 nl;
+        uint256 nr;
+        for (uint256 i; i < input.length; ++i) {
+            if (_recalledIn(id, input[i])) recalled[nr++] = input[i];
+            else live[nl++] = input[i];
+        }
+        assembly ("memory-safe") {
+            mstore(live, nl)
+            mstore(recalled, nr)
+        }
+    }
+
+    /// @dev The obligations the clearing of cycle `id` sees, and those that expire before it
+    ///      (submitted `expiry` or more cycles before it; expiry 0 = never).
+    function _splitExpired(uint64 id, uint256[] memory unsettled, uint64 expiry)
+        internal
+        view
+        returns (uint256[] memory deferred, uint256[] memory expired)
+    {
+        deferred = new uint256[](unsettled.length);
+        expired = new uint256[](unsettled.length);
+        uint256 nd;
+        uint256 ne;
+        for (uint256 i; i < unsettled.length; ++i) {
+            if (expiry != 0 && id - _obls[unsettled[i]].origin >= expiry) expired[ne++] = unsettled[i];
+            else deferred[nd++] = unsettled[i];
+        }
+        assembly ("memory-safe") {
+            mstore(deferred, nd)
+            mstore(expired, ne)
+        }
+    }
+
+    /// @dev The obligations of cycle `id`'s input in neither `settled` nor `deferred`: recalled, then
+    ///      expired (what `_compute` put in the ended sets).
+    function _endedSets(uint64 id, uint256[] memory settled, uint256[] memory deferred)
+        internal
+        view
+        returns (uint256[] memory recalled, uint256[] memory expired)
+    {
+        uint256[] memory input = _input(id);
+        recalled = new uint256[](input.length);
+        expired = new uint256[](input.length);
+        uint256 nr;
+        uint256 ne;
+        for (uint256 i; i < input.length; ++i) {
+            uint256 idx = input[i];
+            if (_contains(settled, idx) || _contains(deferred, idx)) continue;
+            if (_recalledIn(id, idx)) recalled[nr++] = idx;
+            else expired[ne++] = idx;
+        }
+        assembly ("memory-safe") {
+            mstore(recalled, nr)
+            mstore(expired, ne)
+        }
+    }
+
+    function _contains(uint256[] memory xs, uint256 x) internal pure returns (bool) {
+        for (uint256 i; i < xs.length; ++i) {
+            if (xs[i] == x) return true;
+        }
+        return false;
     }
 
     /// @dev The cycle's input in FIFO order: carried obligations first, then its own submissions.
@@ -1109,7 +1305,7 @@ contract SettlementHandler is TestBase {
     ) internal {
         uint64 id = r.cycleId;
         ++calls["hit:settled"];
-        if (settled.length + deferred.length != 0) ++calls["hit:settledNonEmpty"];
+
         if (settled.length != 0 && deferred.length != 0) ++calls["hit:settledMixed"];
         if (ghostCarryHadPartial) ++calls["hit:settledAfterPartial"];
         ghostCarryHadPartial = false;
@@ -1122,6 +1318,33 @@ contract SettlementHandler is TestBase {
             }
         }
         totalSettled += settled.length;
+        for (uint256 i; i < settled.length; ++i) {
+            if (ghostEnded[settled[i]] != 0) ++ghostEndedThenSettled;
+        }
+        (uint256[] memory recalled, uint256[] memory expired) = _endedSets(id, settled, deferred);
+        if (recalled.length != r.recalledCount || expired.length != r.expiredCount) {
+            _unexpected("ended sets differ from the result", "");
+        }
+        for (uint256 i; i < recalled.length; ++i) {
+            if (++ghostEnded[recalled[i]] > 1) ++ghostEndedTwice;
+        }
+        for (uint256 i; i < expired.length; ++i) {
+            if (++ghostEnded[expired[i]] > 1) ++ghostEndedTwice;
+        }
+        totalEnded += recalled.length + expired.length;
+        if (settled.length + deferred.length + recalled.length + expired.length != 0) {
+            ++calls["hit:settledNonEmpty"];
+        }
+        if (recalled.length != 0) ++calls["hit:recalled"];
+        if (expired.length != 0) {
+            ++calls["hit:expired"];
+            if (_forcedExpiry) {
+                _forcedExpiry = false;
+                vm.prank(admin); // back to never, so that the rest of the run carries and chunks as before
+                hub.setObligationExpiry(0);
+            }
+        }
+        delete _pendingRecalls; // a settled cycle spends every pending request
         for (uint256 i; i < r.positions.length; ++i) {
             NetPosition memory p = r.positions[i];
             (int256 balance, uint256 cap) = hub.accountOf(p.participant, p.currency);
@@ -1138,6 +1361,22 @@ contract SettlementHandler is TestBase {
         // a settled obligation proves against the settled root, a deferred one against the deferred root
         if (settled.length != 0) _checkProof(id, true, settled, seed);
         if (deferred.length != 0) _checkProof(id, false, deferred, seed);
+        if (recalled.length != 0) _checkEndedProof(id, true, recalled, seed);
+        if (expired.length != 0) _checkEndedProof(id, false, expired, seed);
+    }
+
+    function _checkEndedProof(uint64 id, bool recalledSet, uint256[] memory idx, uint256 seed) internal {
+        bytes32[] memory tree = Model.buildTree(_leaves(idx));
+        Obligation memory o = _toObligation(idx[seed % idx.length]);
+        bytes32[] memory proof = Model.proof(tree, Model.leaf(o));
+        if (!hub.verifyEndedObligation(
+                id, recalledSet, proof, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref
+            )) {
+            _unexpected("proof of an ended obligation failed", "");
+        }
+        if (hub.verifyObligation(id, true, proof, o.origin, o.payer, o.payee, o.currency, o.amount, o.ref)) {
+            _unexpected("ended obligation proved settled", "");
+        }
     }
 
     function _checkProof(uint64 id, bool settledSet, uint256[] memory idx, uint256 seed) internal {
