@@ -252,6 +252,7 @@ def quality(instances: int, time_limit: float) -> None:
     proven_ratios: list[float] = []
     small_ratios: list[float] = []
     times: dict[int, list[float]] = {}
+    by_size: dict[int, list[float]] = {}
     for k in range(instances):
         n = SIZES[k % len(SIZES)]
         short_share = 0.1 + 0.1 * (k % 9)
@@ -282,6 +283,7 @@ def quality(instances: int, time_limit: float) -> None:
                 ratios[key].append(ratio)
             if proven:
                 proven_ratios.append(row["max-value"])
+                by_size.setdefault(n, []).append(row["max-value"])
             if n <= 300:
                 small_ratios.append(row["max-value"])
             note = "proven" if proven else f"time limit: vs best bound (incumbent {opt / ref:.4f})"
@@ -307,6 +309,12 @@ def quality(instances: int, time_limit: float) -> None:
                 f" {sum(v < 0.995 for v in vs)} of {len(vs)} below 99.5%"
             )
     print(f"max-value below fifo on {below_fifo} of {problems} problems; MILP not proven on {not_proven}")
+    print("max-value on MILP-proven problems, by size (min / mean / below 99.5%):")
+    for n in sorted(by_size):
+        vs = by_size[n]
+        print(
+            f"  n={n:5}: {min(vs):.5f} / {sum(vs) / len(vs):.5f} / {sum(v < 0.995 for v in vs)} of {len(vs)}"
+        )
     print("max-value time per instance (both currencies), by size:")
     for n in sorted(times):
         ts = times[n]
