@@ -18,10 +18,13 @@ Pipeline for one currency
 2. **Decomposition**. The free obligations split into independent components, linked through the
    participants whose constraint can still bind (safe ones do not link).
 3. **Per component** (:func:`solve_instance`), with a work budget that is its share (by size) of
-   the currency's budget, plus — for components of at most :data:`DEEP_ITEMS` obligations — its
-   share of a *deep* pool of :data:`DEEP_BUDGET_FACTOR` times that budget (mid-sized gridlocks
-   with most participants short need several times the base work; one huge component, as at
-   100,000 obligations, never draws on it, which keeps that case within 2 s):
+   the currency's budget, plus — for components of :data:`DEEP_MIN_ITEMS` to :data:`DEEP_ITEMS`
+   obligations — its share of a *deep* pool of :data:`DEEP_BUDGET_FACTOR` times that budget
+   (mid-sized gridlocks with most participants short need several times the base work; one huge
+   component, as at 100,000 obligations, never draws on it, which keeps that case within 2 s).
+   A component that draws on the deep pool runs the constructions and local search below twice
+   (a *portfolio*, half the budget each, with insertion-repair widths :data:`_PULLS` and
+   :data:`_PULLS_WIDE`) and continues from the better result:
 
    * two starting solutions: (a) the ``fifo`` set plus the fixed-settled obligations — feasible in
      every component, so the result is never below ``fifo``; (b) *repair from full settlement*:
@@ -141,10 +144,15 @@ FLOW_PARTICIPANTS = 120
 the search to reach leaves within its budget (measured), and local search does better alone."""
 
 DEEP_ITEMS = 2_500
-"""Components with at most this many free obligations also draw on the currency's *deep* budget
-(:data:`DEEP_BUDGET_FACTOR`)."""
+"""Components with at most this many free obligations (and more than :data:`DEEP_MIN_ITEMS`)
+also draw on the currency's *deep* budget (:data:`DEEP_BUDGET_FACTOR`)."""
 
-DEEP_BUDGET_FACTOR = 9
+DEEP_MIN_ITEMS = 200
+"""Smaller components do not draw on the deep budget: with the base budget they already reach
+the proven optimum (measured on every benchmark problem of up to 300 obligations per instance),
+and the extra work would only cost time."""
+
+DEEP_BUDGET_FACTOR = 19
 """Extra work units for components of at most :data:`DEEP_ITEMS` obligations, per unit of the
 ``max-value`` budget, shared among those components in proportion to their size. Why: from a few
 hundred obligations with most participants short, local search needs several times the base
@@ -200,6 +208,7 @@ _KICK_ITEMS = 3  # deferred obligations settled per participant in an iterated-l
 _KICK_PASSES = 3  # focused ejection passes after a kick
 _COVER = 10  # candidates of an exact multi-obligation cover in a repair
 _PULLS = 6  # incoming obligations an insertion's repair may settle to cover a deficit
+_PULLS_WIDE = 12  # ... in the second run of a portfolio (:func:`solve_instance`)
 _SEED = 0x5E771E  # fixed PRNG seed (plus the instance size): same sequence on every member
 
 
@@ -292,7 +301,7 @@ def max_value_settled(problem: CurrencyProblem, fifo: list[bool], budget: Budget
             extra = deep.remaining * len(items) // deep_items
             deep_items -= len(items)
         sub_budget = Budget(share + extra)
-        chosen = solve_instance(inst, start, sub_budget, flow_budget)
+        chosen = solve_instance(inst, start, sub_budget, flow_budget, portfolio=extra > 0)
         used = share + extra - sub_budget.remaining
         from_deep = min(extra, used)
         deep.remaining -= from_deep
@@ -314,8 +323,8 @@ def max_value_settled(problem: CurrencyProblem, fifo: list[bool], budget: Budget
 
 
 def _deep(items: list[int]) -> bool:
-    """Whether a component may draw on the deep budget (:data:`DEEP_ITEMS`)."""
-    return len(items) <= DEEP_ITEMS
+    """Whether a component may draw on the deep budget (:data:`DEEP_MIN_ITEMS` to :data:`DEEP_ITEMS`)."""
+    return DEEP_MIN_ITEMS < len(items) <= DEEP_ITEMS
 
 
 def _reduce(problem: CurrencyProblem) -> tuple[list[int], list[bool]]:
@@ -405,7 +414,12 @@ def _reduce(problem: CurrencyProblem) -> tuple[list[int], list[bool]]:
 
 
 def solve_instance(
-    inst: Instance, start: list[bool], budget: Budget, flow_budget: Budget | None = None
+    inst: Instance,
+    start: list[bool],
+    budget: Budget,
+    flow_budget: Budget | None = None,
+    *,
+    portfolio: bool = False,
 ) -> list[bool]:
     """Best solution found for ``inst``, never worse than the feasible ``start``.
 
@@ -413,10 +427,32 @@ def solve_instance(
     (:func:`ledger.protocol.netting.search.flow_branch_and_bound`) when the component is small
     enough and ``flow_budget`` has work left; that search either proves the incumbent optimal,
     improves it, or stops at its budget with the best solution found.
+
+    With ``portfolio`` (components drawing on the deep budget), the heuristic runs twice with half
+    the budget each, with :data:`_PULLS` and :data:`_PULLS_WIDE` incoming obligations per
+    insertion repair, and the better result (the first on a tie) goes on. Why: on mid-sized
+    gridlocks with most participants short the two settings reach different local optima, each
+    well below the other on some problems (measured on the benchmark); the best of both is far
+    more even than either one with the whole budget.
     """
     n = len(inst.a)
     small = n <= FLOW_ITEMS and len(inst.avail) <= FLOW_PARTICIPANTS
-    x, proven = _heuristic(inst, start, budget, None if small else flow_budget)
+    if portfolio and n > EXACT_ITEMS:
+        x = start
+        proven = False
+        for k, pulls in enumerate((_PULLS, _PULLS_WIDE)):
+            part = Budget(budget.remaining // (2 - k))
+            given = part.remaining
+            got, _ = _heuristic(inst, start, part, None, pulls=pulls)
+            budget.remaining -= given - part.remaining
+            if k == 0 or inst.value(got) > inst.value(x):
+                x = got
+        if not small and flow_budget is not None and n <= FLOW_LNS_MAX_ITEMS:
+            loc = _Local(inst, x, sorted(range(n), key=lambda i: (inst.a[i], i)))
+            _flow_lns(loc, inst, flow_budget)
+            x = loc.x
+    else:
+        x, proven = _heuristic(inst, start, budget, None if small else flow_budget)
     if proven or flow_budget is None or flow_budget.remaining <= 0 or not small:
         return x
     # Two dives with different preferences share the budget: the eager one (settle whatever the
@@ -434,7 +470,12 @@ def solve_instance(
 
 
 def _heuristic(
-    inst: Instance, start: list[bool], budget: Budget, flow_budget: Budget | None = None
+    inst: Instance,
+    start: list[bool],
+    budget: Budget,
+    flow_budget: Budget | None = None,
+    *,
+    pulls: int = 0,
 ) -> tuple[list[bool], bool]:
     """Constructions and local search (exact search for tiny components): ``(solution, proven)``.
 
@@ -458,7 +499,7 @@ def _heuristic(
         for k, loc in enumerate(candidates):
             share = Budget(budget.remaining // (4 - k))
             given = share.remaining
-            _ejections(loc, order, share, EJECTION_PASSES)
+            _ejections(loc, order, share, EJECTION_PASSES, pulls=pulls or _PULLS)
             budget.remaining -= given - share.remaining
     best = candidates[0]
     for loc in candidates[1:]:
@@ -472,7 +513,7 @@ def _heuristic(
         return (found if found is not None else best.x), complete
     share = Budget(budget.remaining * 3 // 4)
     given = share.remaining
-    _iterated_local_search(best, inst, order, share, ILS_PATIENCE)
+    _iterated_local_search(best, inst, order, share, ILS_PATIENCE, pulls=pulls or _PULLS)
     budget.remaining -= given - share.remaining
     _lns(best, inst, budget)
     if flow_budget is not None and n <= FLOW_LNS_MAX_ITEMS:
@@ -847,7 +888,13 @@ def _insert(lst: list[tuple[int, int]], key: tuple[int, int]) -> None:
 
 
 def _ejections(
-    loc: _Local, order: list[int], budget: Budget, passes: int, focus: list[bool] | None = None
+    loc: _Local,
+    order: list[int],
+    budget: Budget,
+    passes: int,
+    focus: list[bool] | None = None,
+    *,
+    pulls: int = 0,
 ) -> None:
     """Ejection-chain local search: insertions and deletions with cascading repair.
 
@@ -885,11 +932,11 @@ def _ejections(
             v = v_of[i]
             ops = loc.ops
             success = False
-            for pulls, cover in ((_PULLS, True), (0, False)):
+            for pull, cover in ((pulls or _PULLS, True), (0, False)):
                 loc.begin()
                 loc.settle(i)
                 loc.greedy([v], budget)
-                touched = loc.repair([u, v], budget, {i}, pulls, cover)
+                touched = loc.repair([u, v], budget, {i}, pull, cover)
                 touched.append(v)
                 loc.greedy(touched, budget)
                 if loc.value > before:
@@ -945,7 +992,7 @@ def _mark(loc: _Local, focus: list[bool] | None) -> None:
 
 
 def _iterated_local_search(
-    loc: _Local, inst: Instance, order: list[int], budget: Budget, patience: int
+    loc: _Local, inst: Instance, order: list[int], budget: Budget, patience: int, *, pulls: int = 0
 ) -> None:
     """Iterated local search: kick the best solution, re-optimise locally, keep if not worse.
 
@@ -999,7 +1046,7 @@ def _iterated_local_search(
         for w in touched:
             focus[w] = True
         budget.take(min(loc.ops - ops + n // 4, budget.remaining))
-        _ejections(loc, order, budget, _KICK_PASSES, focus)
+        _ejections(loc, order, budget, _KICK_PASSES, focus, pulls=pulls)
         if loc.value > best_value:
             fails = 0
         else:
