@@ -53,6 +53,13 @@ class DevnetSettings(BaseModel):
     state_dir: Path = Path(".devnet")
     block_time: float | None = Field(default=None, description="seconds; None = mine every transaction")
     oracles: bool = Field(default=True, description="start the committee's oracle processes")
+    hardfork: str = Field(
+        default="cancun", description="the contracts' evm_version (foundry.toml), as production's genesis"
+    )
+    block_gas_limit: int = Field(default=30_000_000, ge=1_000_000, description="production's block gas limit")
+    prune_history: int | None = Field(
+        default=None, ge=1, description="states kept in memory (no archive node); None keeps all"
+    )
 
 
 class LogSettings(BaseModel):

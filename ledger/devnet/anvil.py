@@ -152,10 +152,19 @@ class DevnetNode:
     """The background anvil of ``ledger devnet`` with its files in ``state_dir``."""
 
     def __init__(
-        self, state_dir: Path, host: str, port: int, accounts: int, block_time: float | None
+        self,
+        state_dir: Path,
+        host: str,
+        port: int,
+        accounts: int,
+        block_time: float | None,
+        *,
+        chain_args: tuple[str, ...] = (),
     ) -> None:
+        """``chain_args``: anvil flags of the production rules (:meth:`ChainRules.anvil_args`)."""
         self.state_dir = state_dir
         self.host, self.port, self.accounts, self.block_time = host, port, accounts, block_time
+        self.chain_args = chain_args
         self.pid_file = state_dir / "anvil.pid"
         self.log_file = state_dir / "anvil.log"
         self.state_file = state_dir / "anvil-state.json"
@@ -188,6 +197,7 @@ class DevnetNode:
             state_file=self.state_file,
             log_file=self.log_file,
             block_time=self.block_time,
+            extra_args=self.chain_args,
         )
         self.pid_file.write_text(f"{node.pid}\n")
         log.info("anvil started (pid %d) on %s, state in %s", node.pid, node.url, self.state_file)

@@ -22,6 +22,7 @@ from ledger.deploy import deploy_hub, open_hub, read_deployment, write_deploymen
 from ledger.devnet.anvil import DevnetNode
 from ledger.devnet.consortium import Consortium, demo_plan, is_registered, register_consortium
 from ledger.devnet.oracles import OracleProcess, oracles_dir, oracles_status, start_oracles, stop_oracles
+from ledger.devnet.rules import ChainRules
 from ledger.errors import ConfigError
 from ledger.keys import dev_signer
 from ledger.operator import Operator
@@ -42,8 +43,15 @@ class DevnetStatus:
 
 
 def devnet_node(settings: Settings) -> DevnetNode:
+    """The devnet's anvil under production's node-side rules: the contracts' hardfork, the block gas
+    limit and (when configured) no archive state. The RPC-side limits (``eth_getLogs`` range,
+    transaction size) are the clients' own settings (``[indexer]``, ``[oracle]``, ``ledger submit``);
+    the tests enforce them with :class:`ledger.devnet.rules.RulesProxy`."""
     d = settings.devnet
-    return DevnetNode(d.state_dir, d.host, d.port, d.accounts, d.block_time)
+    rules = ChainRules(
+        hardfork=d.hardfork, block_gas_limit=d.block_gas_limit, block_time=None, prune_history=d.prune_history
+    )
+    return DevnetNode(d.state_dir, d.host, d.port, d.accounts, d.block_time, chain_args=rules.anvil_args())
 
 
 def consortium_file(settings: Settings) -> Path:

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import requests
+
 from ledger.devnet.anvil import free_port
 
 LEDGER = [sys.executable, "-m", "ledger.cli"]
@@ -35,6 +37,13 @@ def test_devnet_up_twice_down_up_keeps_the_deployment(tmp_path: Path) -> None:
     try:
         first = run(["devnet", "up"], env)
         assert first.returncode == 0, first.stderr
+        block = requests.post(
+            f"http://127.0.0.1:{env['LEDGER_DEVNET__PORT']}",
+            json={"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": ["latest", False]},
+            timeout=30,
+        ).json()["result"]
+        assert int(block["gasLimit"], 16) == 30_000_000, "the devnet runs production's block gas limit"
+        assert "blobGasUsed" in block and "requestsHash" not in block, "Cancun's header, not Prague's"
         hub = (tmp_path / "devnet" / "deployment.json").read_text()
         second = run(["devnet", "up"], env)
         assert second.returncode == 0 and "already" in second.stderr
