@@ -12,6 +12,7 @@ from ledger.chain.client import Receipt, TxSender
 from ledger.chain.hub import Hub, currency_bytes
 from ledger.errors import LedgerError
 from ledger.protocol.committee import valid_threshold, valid_thresholds
+from ledger.protocol.identifiers import encode_bic, encode_lei
 from ledger.protocol.types import ParticipantKind, Strategy
 
 
@@ -31,6 +32,12 @@ class Operator:
 
     def register_participant(self, account: str, kind: ParticipantKind, name: str) -> Receipt:
         return self._tx("registerParticipant", to_checksum_address(account), int(kind), name)
+
+    def set_identifiers(self, account: str, bic: str, lei: str) -> Receipt:
+        """Set the BIC and LEI of ``account`` (an empty text: none); both are checked first."""
+        return self._tx(
+            "setParticipantIdentifiers", to_checksum_address(account), encode_bic(bic), encode_lei(lei)
+        )
 
     def suspend(self, account: str, reason: str) -> Receipt:
         return self._tx("suspendParticipant", to_checksum_address(account), reason)

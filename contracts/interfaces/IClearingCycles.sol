@@ -28,7 +28,9 @@ import {Cycle, CycleStatus, ObligationInput, ObligationKind, NettingStrategy} fr
 ///      Duplicate references are detected with a per-payer bitmap keyed by `uint256(reference) >> 8`:
 ///      references that differ only in their last byte share one storage word, so numbering references
 ///      sequentially costs about 90 gas each for duplicate protection, while random references pay a
-///      fresh storage slot (about 22,100 gas) each.
+///      fresh storage slot (about 22,100 gas) each. A *sequenced* reference, `0x01535101 ‖ seq (12 bytes)
+///      ‖ id (16 bytes)` (e.g. a payment's random UETR as `id`), is keyed by `seq` alone: numbering the
+///      sequence keeps random ids cheap, and each `seq` of a payer can be used once, whatever its `id`.
 interface IClearingCycles {
     /// @notice Submissions are made into the open cycle only; `cycleId` is not open.
     error CycleNotOpen(uint64 cycleId);

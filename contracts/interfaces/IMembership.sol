@@ -35,6 +35,10 @@ interface IMembership {
     error InvalidThreshold(uint256 threshold, uint256 committeeSize);
     /// @notice The participant is not in the state the call requires.
     error InvalidParticipantStatus(address account, ParticipantStatus status);
+    /// @notice `bic` already identifies another participant, `holder`.
+    error BicTaken(bytes11 bic, address holder);
+    /// @notice `lei` already identifies another participant, `holder`.
+    error LeiTaken(bytes20 lei, address holder);
 
     /// @notice A participant joined the consortium.
     event ParticipantRegistered(address indexed account, ParticipantKind kind, string name);
@@ -52,6 +56,8 @@ interface IMembership {
     event AuditorAdded(address indexed auditor);
     /// @notice An auditor role was revoked.
     event AuditorRemoved(address indexed auditor);
+    /// @notice The identifiers back offices know `account` by were set (zero: none).
+    event ParticipantIdentifiersSet(address indexed account, bytes11 bic, bytes20 lei);
 
     /// @notice Registers `account` as an active participant.
     /// @dev Admin only. Reverts `AlreadyRegistered`, `ZeroAddress` or `InvalidParticipantKind`.
@@ -109,6 +115,30 @@ interface IMembership {
     /// @dev Admin only.
     /// @param auditor The auditor's address.
     function removeAuditor(address auditor) external;
+
+    /// @notice Sets the BIC and LEI by which back offices and ISO 20022 messages name `account`,
+    ///         replacing any it had (a zero value: none).
+    /// @dev Admin only. Each identifier names at most one participant (`BicTaken`, `LeiTaken`); the
+    ///      identifiers the account held before are released. A BIC is stored as 11 ASCII characters
+    ///      (an 8-character BIC is its branch-less form padded with `XXX`), an LEI as its 20 characters;
+    ///      their format and check digits are validated by the operator tooling, not here. Reverts
+    ///      `UnknownParticipant` for an account never registered.
+    /// @param account A registered participant.
+    /// @param bic Its BIC (ISO 9362), 11 characters, or zero.
+    /// @param lei Its LEI (ISO 17442), 20 characters, or zero.
+    function setParticipantIdentifiers(address account, bytes11 bic, bytes20 lei) external;
+
+    /// @notice The BIC and LEI set for `account` (zero: none).
+    /// @param account Address to look up.
+    /// @return bic Its BIC, 11 characters, or zero.
+    /// @return lei Its LEI, or zero.
+    function identifiersOf(address account) external view returns (bytes11 bic, bytes20 lei);
+
+    /// @notice The participant a BIC or an LEI names (the zero address when none).
+    /// @param bic A BIC of 11 characters, or zero to look up by `lei`.
+    /// @param lei An LEI, used when `bic` is zero.
+    /// @return account The participant.
+    function participantByIdentifier(bytes11 bic, bytes20 lei) external view returns (address account);
 
     /// @notice Returns the kind and status of `account` (None/None when unknown).
     /// @param account Address to look up.

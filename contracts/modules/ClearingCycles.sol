@@ -61,6 +61,10 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
     Pending internal _pending;
 
     uint256 private constant _OK = 0;
+    /// @dev A sequenced reference starts with these 4 bytes (`_referenceKey`); its sequence number
+    ///      is bytes 4-15.
+    uint256 private constant SEQUENCED_MAGIC = 0x01535101;
+    uint256 private constant SEQUENCE_MASK = 0xffffffffffffffffffffffff;
 
     constructor() {
         _nextToFinalize = 1;
@@ -81,8 +85,7 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
         if (o.amount > currency.maxAmount) revert ObligationAmountAboveMaximum(ref, o.amount, currency.maxAmount);
 
         mapping(uint256 => uint256) storage bits = _referenceBits[msg.sender];
-        uint256 key = uint256(ref) >> 8;
-        uint256 bit = 1 << (uint256(ref) & 0xff);
+        (uint256 key, uint256 bit) = _referenceKey(ref);
         uint256 word = bits[key];
         if (word & bit != 0) revert DuplicateReference(msg.sender, ref);
         bits[key] = word | bit;
@@ -213,7 +216,14 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
                         break
                     }
                 }
+                // the duplicate bitmap's word and bit (`_referenceKey`)
                 let key := shr(8, ref)
+                let bitIndex := and(ref, 0xff)
+                if eq(shr(224, ref), SEQUENCED_MAGIC) {
+                    let seq := and(shr(128, ref), SEQUENCE_MASK)
+                    key := or(shl(248, 1), shr(8, seq))
+                    bitIndex := and(seq, 0xff)
+                }
                 if iszero(eq(key, mload(add(state, 0x80)))) {
                     if iszero(eq(mload(add(state, 0x80)), not(0))) { sstore(mload(add(state, 0xa0)), word) }
                     mstore(0x00, key)
@@ -223,7 +233,7 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
                     mstore(add(state, 0x80), key)
                     mstore(add(state, 0xa0), slot)
                 }
-                let bit := shl(and(ref, 0xff), 1)
+                let bit := shl(bitIndex, 1)
                 if and(word, bit) {
                     failure := 8
                     break
@@ -293,8 +303,7 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
         mapping(uint256 => uint256) storage recalled = _recallBits[msg.sender];
         for (uint256 i; i < n; ++i) {
             bytes32 ref = refs[i];
-            uint256 key = uint256(ref) >> 8;
-            uint256 bit = 1 << (uint256(ref) & 0xff);
+            (uint256 key, uint256 bit) = _referenceKey(ref);
             if (used[key] & bit == 0) revert UnknownReference(msg.sender, ref);
             uint256 word = recalled[key];
             if (word & bit != 0) revert AlreadyRecalled(msg.sender, ref);
@@ -406,9 +415,26 @@ abstract contract ClearingCycles is SettlementAccounts, Pausable, IClearingCycle
         used = new uint256[]((n + 255) / 256);
         mapping(uint256 => uint256) storage bits = _referenceBits[payer];
         for (uint256 i; i < n; ++i) {
-            uint256 ref = uint256(refs[i]);
-            if (bits[ref >> 8] & (1 << (ref & 0xff)) != 0) used[i / 256] |= 1 << (i % 256);
+            (uint256 key, uint256 bit) = _referenceKey(refs[i]);
+            if (bits[key] & bit != 0) used[i / 256] |= 1 << (i % 256);
         }
+    }
+
+    /// @dev The word and bit of `ref` in a payer's duplicate bitmap. A *sequenced* reference
+    ///      (`0x01535101` ‖ sequence number (12 bytes) ‖ the payment's own id, e.g. a UETR (16 bytes);
+    ///      the magic starts with a non-printable byte, so no text reference has it, and a hash has
+    ///      it with probability 2^-32) is keyed by its sequence number alone, in words of their own
+    ///      (key >= 2^248):
+    ///      a payer that numbers its payments pays ~90 gas per reference for duplicate protection even
+    ///      when the ids are random, and a sequence number can be used once only, whatever id it
+    ///      carries. Any other reference is keyed by `ref >> 8` (key < 2^248), bit `ref & 0xff`.
+    function _referenceKey(bytes32 ref) private pure returns (uint256 key, uint256 bit) {
+        uint256 r = uint256(ref);
+        if (r >> 224 == SEQUENCED_MAGIC) {
+            uint256 seq = (r >> 128) & SEQUENCE_MASK;
+            return ((1 << 248) | (seq >> 8), 1 << (seq & 0xff));
+        }
+        return (r >> 8, 1 << (r & 0xff));
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -26,6 +26,15 @@ abstract contract Membership is Ownable2Step, IMembership {
     mapping(address account => Member) internal _members;
     mapping(address account => Oracle) internal _oracles;
     mapping(address account => bool) internal _auditors;
+    /// @dev What back offices call a participant (one slot: 11 + 20 bytes), and the reverse lookups.
+    struct Identifiers {
+        bytes11 bic;
+        bytes20 lei;
+    }
+
+    mapping(address account => Identifiers) private _identifiers;
+    mapping(bytes11 bic => address account) private _byBic;
+    mapping(bytes20 lei => address account) private _byLei;
     uint64 internal _committeeSize;
     uint64 internal _threshold;
     uint64 internal _committeeEpoch;
@@ -113,6 +122,41 @@ abstract contract Membership is Ownable2Step, IMembership {
         if (!_auditors[auditor]) revert RoleNotGranted(auditor);
         _auditors[auditor] = false;
         emit AuditorRemoved(auditor);
+    }
+
+    /// @inheritdoc IMembership
+    function setParticipantIdentifiers(address account, bytes11 bic, bytes20 lei) external onlyOwner {
+        if (_members[account].kind == ParticipantKind.None) revert UnknownParticipant(account);
+        Identifiers memory old = _identifiers[account];
+        if (bic != old.bic) {
+            if (bic != 0) {
+                address holder = _byBic[bic];
+                if (holder != address(0)) revert BicTaken(bic, holder);
+                _byBic[bic] = account;
+            }
+            if (old.bic != 0) delete _byBic[old.bic];
+        }
+        if (lei != old.lei) {
+            if (lei != 0) {
+                address holder = _byLei[lei];
+                if (holder != address(0)) revert LeiTaken(lei, holder);
+                _byLei[lei] = account;
+            }
+            if (old.lei != 0) delete _byLei[old.lei];
+        }
+        _identifiers[account] = Identifiers(bic, lei);
+        emit ParticipantIdentifiersSet(account, bic, lei);
+    }
+
+    /// @inheritdoc IMembership
+    function identifiersOf(address account) external view returns (bytes11 bic, bytes20 lei) {
+        Identifiers memory ids = _identifiers[account];
+        return (ids.bic, ids.lei);
+    }
+
+    /// @inheritdoc IMembership
+    function participantByIdentifier(bytes11 bic, bytes20 lei) external view returns (address account) {
+        return bic != 0 ? _byBic[bic] : _byLei[lei];
     }
 
     /// @inheritdoc IMembership

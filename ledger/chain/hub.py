@@ -16,6 +16,16 @@ from ledger.chain.abi import HubAbi
 from ledger.chain.client import ChainClient, Receipt, TxSender
 from ledger.chain.jsonrpc import JsonRpc, LogSource
 from ledger.chain.views import CycleInfo, HubViews
+from ledger.protocol.identifiers import (
+    BIC_BYTES,
+    LEI_BYTES,
+    decode_bic,
+    decode_lei,
+    encode_bic,
+    encode_lei,
+    is_bic,
+    is_lei,
+)
 from ledger.protocol.types import ParticipantKind, ParticipantStatus, Strategy
 
 
@@ -98,6 +108,19 @@ class Hub:
     ) -> tuple[ParticipantKind, ParticipantStatus]:
         return self.views.participant(to_checksum_address(account), block=block)
 
+    def identifiers_of(self, account: str, block: int | str = "latest") -> tuple[str | None, str | None]:
+        """The BIC (11 characters) and LEI the registry holds for ``account`` (``None``: none)."""
+        bic, lei = self.views.identifiers_of(to_checksum_address(account), block=block)
+        return decode_bic(bic), decode_lei(lei)
+
+    def participant_by_bic(self, bic: str, block: int | str = "latest") -> str | None:
+        """The participant registered with ``bic`` (8 or 11 characters), ``None`` when none is."""
+        return self.views.participant_by_identifier(encode_bic(bic), bytes(LEI_BYTES), block=block)
+
+    def participant_by_lei(self, lei: str, block: int | str = "latest") -> str | None:
+        """The participant registered with ``lei``, ``None`` when none is."""
+        return self.views.participant_by_identifier(bytes(BIC_BYTES), encode_lei(lei), block=block)
+
     def account_of(self, account: str, code: str, block: int | str = "latest") -> tuple[int, int]:
         return self.views.account_of(to_checksum_address(account), currency_bytes(code), block=block)
 
@@ -126,3 +149,25 @@ class Hub:
     def references_used(self, payer: str, refs: Sequence[bytes], block: int | str = "latest") -> list[bool]:
         """Which of ``refs`` the payer already used (one call per 4,096 references)."""
         return self.views.references_used(payer, refs, block=block)
+
+
+class IdentifierResolver:
+    """``get(BIC or LEI) -> participant address`` over the hub's registry, one call per identifier
+    (cached): the resolver the ISO 20022 parsers take (``ledger.iso20022.codes.AgentResolver``).
+
+    An identifier that is neither a BIC nor an LEI resolves to ``None`` (the parser reports it)."""
+
+    def __init__(self, hub: Hub, block: int | str = "latest") -> None:
+        self._hub = hub
+        self._block = block
+        self._cache: dict[str, str | None] = {}
+
+    def get(self, identifier: str, /) -> str | None:
+        if identifier not in self._cache:
+            found: str | None = None
+            if is_lei(identifier):
+                found = self._hub.participant_by_lei(identifier, self._block)
+            elif is_bic(identifier):
+                found = self._hub.participant_by_bic(identifier, self._block)
+            self._cache[identifier] = found
+        return self._cache[identifier]

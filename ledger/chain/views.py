@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
+from eth_utils.address import to_checksum_address
 
 from ledger.abi import canonical_type, hub_abi, signature
 from ledger.protocol.hashing import keccak256
@@ -120,6 +121,16 @@ class HubViews:
     def participant(self, account: str, block: Block = "latest") -> tuple[ParticipantKind, ParticipantStatus]:
         kind, status = self.call("participant", account, block=block)
         return ParticipantKind(kind), ParticipantStatus(status)
+
+    def identifiers_of(self, account: str, block: Block = "latest") -> tuple[bytes, bytes]:
+        """The registry's ``(bytes11 BIC, bytes20 LEI)`` of ``account`` (zero bytes: none)."""
+        bic, lei = self.call("identifiersOf", account, block=block)
+        return bytes(bic), bytes(lei)
+
+    def participant_by_identifier(self, bic: bytes, lei: bytes, block: Block = "latest") -> str | None:
+        """The participant a BIC (``bytes11``) or, with a zero BIC, an LEI (``bytes20``) names."""
+        account = str(self.call("participantByIdentifier", bic, lei, block=block))
+        return None if int(account, 16) == 0 else to_checksum_address(account)
 
     def is_oracle(self, account: str, block: Block = "latest") -> bool:
         return bool(self.call("isOracle", account, block=block))

@@ -69,12 +69,41 @@ def reinstate(ctx: typer.Context, address: str, key: KeyOption = None) -> None:
     _done(f"reinstated {address}", _operator(ctx, key).reinstate(address))
 
 
+@participant_app.command("identifiers")
+def identifiers(
+    ctx: typer.Context,
+    address: str,
+    bic: Annotated[str, typer.Option("--bic", help="ISO 9362, 8 or 11 characters; '' for none")] = "",
+    lei: Annotated[str, typer.Option("--lei", help="ISO 17442, 20 characters; '' for none")] = "",
+    key: KeyOption = None,
+) -> None:
+    """Set the BIC and LEI by which back offices and ISO 20022 messages name a participant
+    (replacing what it had; each identifier names one participant only)."""
+    from ledger.protocol.identifiers import normalise_bic, normalise_lei
+    from ledger.protocol.references import InvalidFieldError
+
+    for option, value, check in (("--bic", bic, normalise_bic), ("--lei", lei, normalise_lei)):
+        if value:
+            try:
+                check(value)
+            except InvalidFieldError as exc:
+                raise typer.BadParameter(f"{value!r} {exc.reason} — {exc.fix}", param_hint=option) from None
+    if not bic and not lei:
+        out.print("[yellow]neither --bic nor --lei given: the participant's identifiers are cleared[/]")
+    _done(
+        f"identifiers of {address}: BIC {bic or '-'}, LEI {lei or '-'}",
+        _operator(ctx, key).set_identifiers(address, bic, lei),
+    )
+
+
 @participant_app.command("show")
 def show(ctx: typer.Context, address: str) -> None:
-    """Kind, status and balances of a participant."""
+    """Kind, status and identifiers of a participant."""
     actx: AppContext = ctx.obj
     kind, status = actx.hub.participant(address)
-    out.print(f"{address}: {kind.name.lower()}, {status.name.lower()}")
+    bic, lei = actx.hub.identifiers_of(address)
+    out.print(f"{address}: {kind.name.lower()}, {status.name.lower()}", soft_wrap=True)
+    out.print(f"  BIC {bic or '-'}, LEI {lei or '-'}", soft_wrap=True)
 
 
 currency_app = typer.Typer(help="Currencies.", no_args_is_help=True)

@@ -79,6 +79,7 @@ from ledger.index.models import (
 )
 from ledger.index.pipeline import FetchPlan, PreparedRange, Span, in_threads
 from ledger.index.settlement_status import ChainSets, LiquidityReader, MirrorLiquidity, assign_statuses
+from ledger.protocol.identifiers import decode_bic, decode_lei
 from ledger.types import Deployment
 
 __all__ = ["DEFERRABLE_INDEXES", "IndexProgress", "Indexer", "IndexerOptions"]
@@ -90,6 +91,7 @@ STATE_EVENTS = (
     "ParticipantRegistered",
     "ParticipantSuspended",
     "ParticipantReinstated",
+    "ParticipantIdentifiersSet",
     "DebitCapSet",
     "Funded",
     "Defunded",
@@ -596,6 +598,14 @@ class Indexer:
                 update(participants)
                 .where(participants.c.address == a["account"])
                 .values(status="active", status_reason=None)
+            )
+        elif name == "ParticipantIdentifiersSet":
+            x(
+                update(participants)
+                .where(participants.c.address == a["account"])
+                .values(
+                    bic=decode_bic(bytes.fromhex(a["bic"][2:])), lei=decode_lei(bytes.fromhex(a["lei"][2:]))
+                )
             )
         elif name in ("DebitCapSet", "Funded", "Defunded"):
             account, currency = a["account"], a["currency"]

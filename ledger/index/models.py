@@ -130,6 +130,9 @@ participants = Table(
     Column("status", String(), nullable=False),  # active | suspended
     Column("registered_block", BigInteger(), nullable=False),
     Column("status_reason", String(), nullable=True),
+    # what back offices call it (ParticipantIdentifiersSet): BIC in its 11-character form, LEI
+    Column("bic", String(), nullable=True, unique=True),
+    Column("lei", String(), nullable=True, unique=True),
 )
 
 currencies = Table(

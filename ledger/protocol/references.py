@@ -24,6 +24,17 @@ is refused (the contract reserves it). ``decode_reference`` is the inverse: lead
 stripped and the rest is shown as text when it is a valid text reference, else as ``0x`` + 64 hex
 digits; ``encode_reference(decode_reference(b)) == b`` for every non-zero ``b``.
 
+Sequenced references (random payment ids without the storage cost)
+------------------------------------------------------------------
+A payment id that is random, such as an ISO 20022 UETR (a UUID), would pay a fresh bitmap word per
+reference. ``sequenced_reference(seq, id)`` builds ``0x01535101 ‖ seq (12 bytes) ‖ id (16 bytes)``: the
+contract keys such a reference by ``seq`` alone (``reference_key``), so a payer that numbers its
+payments 1, 2, 3, ... pays about 90 gas each for duplicate protection whatever the ids, and a
+sequence number can be used once only, whatever id it carries. The numbering is the payer's own (the
+gateway keeps it in its database next to the id). No text reference starts with byte 0x01 (it is
+not printable), and a hex reference made by hashing has the 4-byte magic with probability 2^-32, so
+the two layouts do not meet by accident; a hex reference that does start with it *is* sequenced.
+
 Wallet / account identifiers (never personal data on chain)
 -----------------------------------------------------------
 The optional ``payer_wallet`` and ``payee_wallet`` values identify the end customer's wallet or
@@ -59,6 +70,9 @@ __all__ = [
     "check_text",
     "decode_reference",
     "encode_reference",
+    "reference_key",
+    "sequenced_parts",
+    "sequenced_reference",
 ]
 
 ZERO32: Final = bytes(32)
@@ -66,6 +80,9 @@ MAX_REFERENCE_BYTES: Final = 32
 MAX_WALLET_ID_BYTES: Final = 256
 ACCOUNT_HASH_DOMAIN: Final = b"settlement-ledger/account/v1\x00"
 HEX64: Final = re.compile(r"0[xX][0-9a-fA-F]{64}")
+SEQUENCED_MAGIC: Final = bytes.fromhex("01535101")
+MAX_SEQUENCE: Final = (1 << 96) - 1
+PAYMENT_ID_BYTES: Final = 16
 
 
 class InvalidFieldError(ValueError):
@@ -132,3 +149,30 @@ def decode_reference(ref: bytes) -> str:
 def account_hash(participant: bytes, wallet_id: str) -> bytes:
     """keccak256 of the namespaced encoding of ``wallet_id`` issued by ``participant`` (20 bytes)."""
     return keccak256(ACCOUNT_HASH_DOMAIN + participant + b"\x00" + wallet_id.encode("utf-8"))
+
+
+def sequenced_reference(seq: int, payment_id: bytes) -> bytes:
+    """``0x01535101 ‖ seq (12 bytes) ‖ payment_id (16 bytes)``: keyed on chain by ``seq`` alone."""
+    if not 0 < seq <= MAX_SEQUENCE:
+        raise ValueError(f"a sequence number is 1 to 2**96 - 1, got {seq}")
+    if len(payment_id) != PAYMENT_ID_BYTES:
+        raise ValueError(f"a payment id is {PAYMENT_ID_BYTES} bytes, got {len(payment_id)}")
+    return SEQUENCED_MAGIC + seq.to_bytes(12, "big") + payment_id
+
+
+def sequenced_parts(ref: bytes) -> tuple[int, bytes] | None:
+    """``(seq, payment_id)`` of a sequenced reference, ``None`` for any other."""
+    if len(ref) != 32 or ref[:4] != SEQUENCED_MAGIC:
+        return None
+    return int.from_bytes(ref[4:16], "big"), ref[16:]
+
+
+def reference_key(ref: bytes) -> tuple[int, int]:
+    """The ``(word, bit)`` of ``ref`` in the payer's duplicate bitmap, as the contract computes them
+    (``ClearingCycles._referenceKey``): references with the same word share one storage slot."""
+    parts = sequenced_parts(ref)
+    if parts is not None:
+        seq = parts[0]
+        return (1 << 248) | (seq >> 8), seq & 0xFF
+    value = int.from_bytes(ref, "big")
+    return value >> 8, value & 0xFF

@@ -1059,6 +1059,7 @@ def validate_obligations(
     known_currencies: Collection[str] | None = None,
     known_participants: Collection[str] | None = None,
     participant_kinds: Mapping[str, ParticipantKind] | None = None,
+    max_amounts: Mapping[str, int] | None = None,
 ) -> list[ObligationRow]:
     """The typed API for bank systems: validate mappings with the file's keys (``ObligationItem``).
 
@@ -1072,6 +1073,7 @@ def validate_obligations(
         known_currencies=known_currencies,
         known_participants=known_participants,
         participant_kinds=participant_kinds,
+        max_amounts=max_amounts,
     )
     with _gc_paused():
         for index, item in enumerate(items, 1):

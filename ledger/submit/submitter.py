@@ -22,6 +22,7 @@ from pathlib import Path
 from ledger.chain.client import TxSender
 from ledger.chain.hub import Hub
 from ledger.protocol.hashing import keccak256
+from ledger.protocol.references import reference_key
 from ledger.submit.models import FileValidationError, ObligationRow
 from ledger.submit.onchain import reference_conflicts
 from ledger.submit.records import FULL_RECORD_SIZE, encode_batch, split_batches
@@ -56,7 +57,7 @@ def batch_gas(rows: Sequence[ObligationRow], calldata: bytes) -> int:
     """An upper bound of the gas a batch uses (unused gas is not charged)."""
     zeros = calldata.count(0)
     calldata_gas = 21_000 + 4 * zeros + 16 * (len(calldata) - zeros)
-    words = len({int.from_bytes(r.ref, "big") >> 8 for r in rows})
+    words = len({reference_key(r.ref)[0] for r in rows})
     payees = len({r.payee for r in rows})
     return (
         (

@@ -1439,4 +1439,70 @@ contract ClearingCyclesTest is HubTest {
             out[i] = b[from + i];
         }
     }
+
+    // ---------------------------------------------------------------- sequenced references
+
+    function _sequenced(uint256 seq, uint128 id) private pure returns (bytes32) {
+        return bytes32((uint256(0x01535101) << 224) | (seq << 128) | uint256(id));
+    }
+
+    function test_submit_sequencedReferenceIsKeyedBySequenceNumber() public {
+        vm.startPrank(banks[0]);
+        hub.submit(input(banks[1], 1, _sequenced(7, 0xAAAA)));
+        bytes32 again = _sequenced(7, 0xBBBB); // same sequence number, another id
+        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], again));
+        hub.submit(input(banks[1], 1, again));
+        hub.submit(input(banks[1], 1, _sequenced(8, 0xAAAA))); // the same id under a new number
+        // a plain reference with the same low bytes lives in other words
+        hub.submit(input(banks[1], 1, bytes32(uint256(7))));
+        vm.stopPrank();
+        vm.assertEq(_count(1), 3, "count");
+    }
+
+    function test_submitBatch_sequencedDuplicateInsideAndAcrossBatches() public {
+        bytes memory batch = bytes.concat(
+            record(banks[1], SGD, ObligationKind.Interbank, 1, _sequenced(1, 11)),
+            record(banks[2], SGD, ObligationKind.Interbank, 1, _sequenced(2, 12))
+        );
+        vm.prank(banks[0]);
+        hub.submitBatch(batch);
+        bytes memory dup = bytes.concat(
+            record(banks[1], SGD, ObligationKind.Interbank, 1, _sequenced(3, 13)),
+            record(banks[2], SGD, ObligationKind.Interbank, 1, _sequenced(2, 99))
+        );
+        vm.expectRevert(
+            abi.encodeWithSelector(IClearingCycles.DuplicateReference.selector, banks[0], _sequenced(2, 99))
+        );
+        vm.prank(banks[0]);
+        hub.submitBatch(dup);
+        vm.assertEq(_count(1), 2, "the refused batch left nothing");
+    }
+
+    function test_referencesUsed_andRecall_followTheSequencedKey() public {
+        vm.prank(banks[0]);
+        hub.submit(input(banks[1], 1, _sequenced(300, 5)));
+        bytes32[] memory refs = new bytes32[](3);
+        refs[0] = _sequenced(300, 5);
+        refs[1] = _sequenced(301, 5);
+        refs[2] = _sequenced(300, 6); // the number is used, whatever id it carries
+        uint256[] memory used = hub.referencesUsed(banks[0], refs);
+        vm.assertEq(used[0], 0x5, "bits 0 and 2");
+        bytes32[] memory recall = new bytes32[](1);
+        recall[0] = _sequenced(300, 5);
+        vm.prank(banks[0]);
+        hub.recall(recall);
+        recall[0] = _sequenced(301, 5);
+        vm.expectRevert(abi.encodeWithSelector(IClearingCycles.UnknownReference.selector, banks[0], recall[0]));
+        vm.prank(banks[0]);
+        hub.recall(recall);
+    }
+
+    function testFuzz_sequencedAndPlainReferencesNeverCollide(uint96 seq, uint128 id, bytes32 plain) public {
+        vm.assume(uint256(plain) >> 224 != 0x01535101 && plain != 0);
+        vm.startPrank(banks[0]);
+        hub.submit(input(banks[1], 1, _sequenced(seq, id)));
+        hub.submit(input(banks[1], 1, plain));
+        vm.stopPrank();
+        vm.assertEq(_count(1), 2, "both recorded");
+    }
 }

@@ -529,4 +529,80 @@ contract MembershipTest is HubTest {
         hub.submit(input(banks[0], 1, bytes32(uint256(1))));
         vm.stopPrank();
     }
+
+    // ---------------------------------------------------------------- identifiers (BIC, LEI)
+
+    bytes11 internal constant BIC_A = bytes11("DBSSSGSGXXX");
+    bytes11 internal constant BIC_B = bytes11("OCBCSGSGXXX");
+    bytes20 internal constant LEI_A = bytes20("549300QHV1TXQG2IO473");
+
+    function test_setParticipantIdentifiers_setsAndLooksUp() public {
+        vm.expectEmit(true, false, false, true, address(hub));
+        emit IMembership.ParticipantIdentifiersSet(banks[0], BIC_A, LEI_A);
+        vm.prank(admin);
+        hub.setParticipantIdentifiers(banks[0], BIC_A, LEI_A);
+        (bytes11 bic, bytes20 lei) = hub.identifiersOf(banks[0]);
+        vm.assertEq(bytes32(bic), bytes32(BIC_A), "bic");
+        vm.assertEq(bytes32(lei), bytes32(LEI_A), "lei");
+        vm.assertEq(hub.participantByIdentifier(BIC_A, 0), banks[0], "by bic");
+        vm.assertEq(hub.participantByIdentifier(0, LEI_A), banks[0], "by lei");
+        vm.assertEq(hub.participantByIdentifier(BIC_B, 0), address(0), "unknown bic");
+    }
+
+    function test_setParticipantIdentifiers_replacingReleasesTheOldOnes() public {
+        vm.startPrank(admin);
+        hub.setParticipantIdentifiers(banks[0], BIC_A, LEI_A);
+        hub.setParticipantIdentifiers(banks[0], BIC_B, 0);
+        vm.assertEq(hub.participantByIdentifier(BIC_A, 0), address(0), "old bic released");
+        vm.assertEq(hub.participantByIdentifier(0, LEI_A), address(0), "old lei released");
+        vm.assertEq(hub.participantByIdentifier(BIC_B, 0), banks[0], "new bic");
+        hub.setParticipantIdentifiers(banks[1], BIC_A, LEI_A); // free again
+        vm.assertEq(hub.participantByIdentifier(BIC_A, 0), banks[1], "reused");
+        vm.stopPrank();
+    }
+
+    function test_setParticipantIdentifiers_sameValuesAgainIsANoOpButEvented() public {
+        vm.startPrank(admin);
+        hub.setParticipantIdentifiers(banks[0], BIC_A, LEI_A);
+        vm.expectEmit(true, false, false, true, address(hub));
+        emit IMembership.ParticipantIdentifiersSet(banks[0], BIC_A, LEI_A);
+        hub.setParticipantIdentifiers(banks[0], BIC_A, LEI_A);
+        vm.stopPrank();
+        vm.assertEq(hub.participantByIdentifier(BIC_A, 0), banks[0], "still held");
+    }
+
+    function test_setParticipantIdentifiers_revertsTaken() public {
+        vm.startPrank(admin);
+        hub.setParticipantIdentifiers(banks[0], BIC_A, LEI_A);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.BicTaken.selector, BIC_A, banks[0]));
+        hub.setParticipantIdentifiers(banks[1], BIC_A, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMembership.LeiTaken.selector, LEI_A, banks[0]));
+        hub.setParticipantIdentifiers(banks[1], BIC_B, LEI_A);
+        vm.stopPrank();
+        vm.assertEq(hub.participantByIdentifier(BIC_B, 0), address(0), "nothing half-written");
+    }
+
+    function test_setParticipantIdentifiers_revertsUnknownAndOnlyOwner() public {
+        vm.expectRevert(abi.encodeWithSelector(IMembership.UnknownParticipant.selector, newcomer));
+        vm.prank(admin);
+        hub.setParticipantIdentifiers(newcomer, BIC_A, 0);
+        vm.expectRevert(ownerError(stranger));
+        vm.prank(stranger);
+        hub.setParticipantIdentifiers(banks[0], BIC_A, 0);
+    }
+
+    function testFuzz_setParticipantIdentifiers_eachIdentifierHasOneHolder(bytes11 b1, bytes11 b2, uint8 who)
+        public
+    {
+        vm.assume(b1 != 0 && b2 != 0 && b1 != b2);
+        address first = banks[0];
+        address second = banks[1 + (who % (banks.length - 1))];
+        vm.startPrank(admin);
+        hub.setParticipantIdentifiers(first, b1, 0);
+        hub.setParticipantIdentifiers(first, b2, 0);
+        hub.setParticipantIdentifiers(second, b1, 0);
+        vm.stopPrank();
+        vm.assertEq(hub.participantByIdentifier(b1, 0), second, "b1 moved");
+        vm.assertEq(hub.participantByIdentifier(b2, 0), first, "b2 kept");
+    }
 }
